@@ -1,0 +1,15 @@
+"Retrain the shipped shapes-world CLIP and write it to clip_explain/assets (about 25-40 min on 2 CPU cores)."
+import argparse, json, torch
+from clip_explain.zoo import train_shapes_clip, export_shapes_clip, SHAPES_CLIP_NAME
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument('--steps', type=int, default=3000)
+    p.add_argument('--bs', type=int, default=128)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--name', default=SHAPES_CLIP_NAME)
+    p.add_argument('--dest', default=None, help='output folder (default: the package assets)')
+    a = p.parse_args()
+    model, tok, rec = train_shapes_clip(steps=a.steps, bs=a.bs, seed=a.seed, log=lambda s: print(s, flush=True))
+    print(json.dumps(rec['evals']))
+    print('wrote', export_shapes_clip(model, tok, rec, name=a.name, dest=a.dest))

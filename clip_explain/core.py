@@ -267,7 +267,7 @@ class ClipModel:
     @property
     def logit_scale(self)->float:
         s = getattr(self.model, 'logit_scale', None)
-        return float(s.exp()) if s is not None else 100.
+        return float(s.detach().exp()) if s is not None else 100.
     def __repr__(self): return f"ClipModel({self.info.name!r}, {self.library}, pretrained={self.info.pretrained!r}, device={self.device!r})"
 
 # %% ../nbs/00_core.ipynb #0942788b

@@ -230,7 +230,8 @@ class ModelInfo:
 
 # %% ../nbs/00_core.ipynb #e95e5d56
 def to_pil(img)->Image.Image:
-    "A PIL RGB image from a PIL image, a numpy array or a file path."
+    "A PIL RGB image from a PIL image, a numpy array, a file path, or anything with a `to_pil()` (e.g. a shapes-world `Scene`)."
+    if hasattr(img, 'to_pil'): img = img.to_pil()
     if isinstance(img, (str, Path)):
         p = Path(img)
         if not p.exists(): raise FileNotFoundError(f"Image not found: {p}")

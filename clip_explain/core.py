@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #e65fcbba
 from __future__ import annotations
-import os, re, io, gzip, json, math, time, socket, hashlib, tempfile, warnings, threading, contextlib
+import os, re, io, gzip, json, math, time, socket, hashlib, tempfile, warnings, threading, contextlib, functools
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Iterable, Sequence, Callable
@@ -402,6 +402,7 @@ def randomize_norms_and_biases(model:nn.Module, seed:int=0, scale:float=0.2)->nn
             if n.endswith('bias') and p.ndim == 1: p.copy_(scale*torch.randn(p.shape, generator=g))
     return model
 
+@functools.lru_cache(maxsize=8)
 def _openclip_tokenizer(context_length:int):
     import open_clip
     return open_clip.get_tokenizer('ViT-B-32', context_length=context_length)
@@ -563,8 +564,7 @@ def _load_bundled(name:str, device:str)->ClipModel:
     if hashlib.sha256(raw).hexdigest() != meta['sha256']: raise RuntimeError(f"Bundled weights of {name} are corrupt (hash mismatch)")
     with tempfile.TemporaryDirectory() as d:
         ck = Path(d)/f'{name}.pt'
-        sd = torch.load(io.BytesIO(gzip.decompress(raw)), map_location='cpu', weights_only=True)
-        torch.save({k: v.float() for k, v in sd.items()}, ck)
+        ck.write_bytes(gzip.decompress(raw))          # fp16 state dict; load_state_dict casts into the fp32 model
         model, _, pre = open_clip.create_model_and_transforms(arch, pretrained=str(ck), device=device,
                                                               image_mean=tuple(meta['mean']), image_std=tuple(meta['std']))
     ctx = json.loads(cfg_path.read_text())['text_cfg']['context_length']

@@ -237,7 +237,8 @@ class ShapesWorld:
     def __init__(self, n:int=1000, seed:int=0, cfg:WorldConfig=None, **scene_kw):
         self.n, self.seed, self.cfg, self.scene_kw = n, seed, cfg or WorldConfig(), scene_kw
     def __len__(self): return self.n
-    def __getitem__(self, i:int)->Scene:
+    def __getitem__(self, i):
+        if isinstance(i, slice): return [self[j] for j in range(*i.indices(self.n))]
         if not -self.n <= i < self.n: raise IndexError(i)
         return sample_scene(np.random.default_rng([self.seed, i % self.n]), self.cfg, **self.scene_kw)
     def __iter__(self): return (self[i] for i in range(self.n))

@@ -73,12 +73,31 @@ def resid_terms(
     resid, e = c['ln_post'].float(), e.float()
     f = ln_post_map(clip, resid, e, ln_mode) if ln_mode is not None else (lambda t, s: t)
     attn, mlps, cls, heads = [], [], [], []
+    buf = None                                # spatial fast path: head terms written in place, no stacking copy
     with torch.no_grad():
         for l, b in enumerate(v.blocks):
             z = c[f'resid_pre.{l}']; T = z.shape[1]
             w = _f32(b.attn); H = w.n_heads
             a, val, Wo = cls_attention_parts(w, b.ln_1(z).float())
             n = T*H if spatial and l in keep else H
+            if n > H and ln_mode is not None and b.ls_1 is None:
+                # fast path: fold W_O into the LayerNorm-scaled projection, so the [B, T, H, d] pieces never exist
+                # (cost B·T·H·d_h·d_out instead of B·T·H·d·d_out); equal to f(pieces, 1/n) term by term
+                P = f.parts; sh = (-1, 1, 1, 1)
+                WoP = torch.einsum('dhc,dD->hcD', Wo, P['Pg'])                                      # [H, d_h, d_out]
+                proj = torch.einsum('bht,bthc,hcD->bthD', a, val, WoP) + (w.b_o/n) @ P['Pg']
+                if P['mode'] == 'split': mterm = (P['mu']/n/P['K']).view(sh)
+                else: mterm = torch.einsum('bht,bthc,hc->bth', a, val, Wo.mean(0))[..., None] + (w.b_o/n).mean()
+                hl = ((proj - mterm*P['gP'])/P['sigma'].view(sh) + P['bP']/n/P['K'])/P['enorm'].view(sh)
+                at = torch.einsum('bhc,dhc->bd', torch.einsum('bht,bthc->bhc', a, val), Wo) + w.b_o
+                tok0 = torch.einsum('bh,bhc,dhc->bd', a[:, :, 0], val[:, 0], Wo) + w.b_o/T
+                zh = z[:, 0].float() + at
+                m = b.mlp(b.ln_2(zh.to(z.dtype))).float()
+                if b.ls_2 is not None: m = b.ls_2(m).float()
+                attn.append(f(at, 1.)); mlps.append(f(m, 1.)); cls.append(f(tok0, 1/T))
+                if buf is None: buf = hl.new_empty((hl.shape[0], len(keep)) + hl.shape[1:])
+                buf[:, keep.index(l)] = hl; del hl, proj
+                continue
             if n > H: p = torch.einsum('bht,bthc,dhc->bthd', a, val, Wo) + w.b_o/n                  # [B, T, H, d]
             else: p = torch.einsum('bhc,dhc->bhd', torch.einsum('bht,bthc->bhc', a, val), Wo) + w.b_o/n   # [B, H, d]
             tok0 = torch.einsum('bh,bhc,dhc->bd', a[:, :, 0], val[:, 0], Wo) + w.b_o/T     # CLS→CLS, summed over heads
@@ -91,7 +110,7 @@ def resid_terms(
             if l in keep: heads.append(f(p, 1/n))
             del p
     x0 = f(c['resid_pre.0'][:, 0].float(), 1.); B, d = x0.shape
-    hs = torch.stack(heads, 1) if heads else x0.new_zeros((B, 0) + ((T,) if spatial else ()) + (H, d))
+    hs = buf if buf is not None else torch.stack(heads, 1) if heads else x0.new_zeros((B, 0) + ((T,) if spatial else ()) + (H, d))
     out = dict(embed=x0, attn=torch.stack(attn, 1), mlps=torch.stack(mlps, 1), heads=hs, cls=torch.stack(cls, 1))
     if ln_mode is None: return dict(out, resid=resid, emb=e, n_tokens=T)
     return dict(out, embedding=F.normalize(e, dim=-1), norm=e.norm(dim=-1))
@@ -117,6 +136,7 @@ def ln_post_map(
         sh = [B] + [1]*(comp.ndim - 1)
         m = (share*mu/K).view(sh) if ln_mode == 'split' else comp.mean(-1, keepdim=True)
         return ((comp @ Pg - m*gP)/sigma.view(sh) + share*bP/K)/enorm.view(sh)
+    f.parts = dict(Pg=Pg, gP=gP, bP=bP, mu=mu, sigma=sigma, K=K, enorm=enorm, mode=ln_mode)   # for the folded fast path
     return f
 
 def apply_ln_post(
@@ -276,7 +296,7 @@ def decompose(
     for ch in progress(chunks(images, bs), math.ceil(n/bs), 'decompose', show):
         p = resid_terms(clip, clip.pixels(ch), spatial, keep, ln_mode)
         outs.append({k: t.cpu() for k, t in p.items()})
-    t = {k: torch.cat([o[k] for o in outs]) for k in outs[0]}
+    t = outs[0] if len(outs) == 1 else {k: torch.cat([o[k] for o in outs]) for k in outs[0]}   # no copy for one batch
     prov = dict(model=clip.info.name, library=clip.library, arch=clip.info.arch, pretrained=clip.info.pretrained,
                 sha256=clip.info.sha256, spatial=spatial, ln_mode=ln_mode, head_layers=list(keep), dtype=str(clip.dtype),
                 n_layers=v.n_layers, n_heads=v.n_heads, n_tokens=v.n_tokens)

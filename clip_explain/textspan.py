@@ -42,7 +42,7 @@ class HeadSpan:
     indices:list               # their indices in the bank
     variance:list              # fraction of the head's variance explained after each step (non-decreasing)
     step_variance:list         # fraction explained by each step alone
-    recon:torch.Tensor         # [n, d] reconstruction: mean + projection onto the chosen texts' span
+    recon:torch.Tensor         # [n, d] reconstruction: mean + projection onto the chosen texts' span (float32)
     total_variance:float       # (1/n) Σ ‖c − c̄‖²
     label:str=''               # e.g. 'L3H1'
     def __repr__(self):
@@ -64,7 +64,7 @@ def text_span(
     label:str='',              # a label for the result (e.g. 'L3H1')
 )->HeadSpan:
     "Greedy TextSpan for one head: `m` texts whose directions explain most of the variance of `C`."
-    C, R = C.double(), R.double()
+    C, R = C.float(), R.float()
     n, d = C.shape
     if R.ndim != 2 or R.shape[1] != d: raise ValueError(f"Text embeddings must be [M, {d}], got {tuple(R.shape)}")
     M = R.shape[0]
@@ -73,26 +73,33 @@ def text_span(
     if n < 2: raise ValueError("Need at least 2 images to measure variance")
     texts = list(texts) if texts is not None else [str(i) for i in range(M)]
     if len(texts) != M: raise ValueError(f"{len(texts)} texts for {M} embeddings")
-    if rank is not None:
-        Vh = torch.linalg.svd(C, full_matrices=False).Vh[:rank]
-        R = R @ Vh.T @ Vh
+    if rank is not None and rank < d:
+        ev, V = torch.linalg.eigh((C.T @ C).double())           # right singular vectors of the uncentred C
+        Vr = V[:, ev.argsort(descending=True)[:rank]].float()
+        R = (R @ Vr) @ Vr.T
     mu = C.mean(0, keepdim=True)
     C = C - mu
     recon = mu.expand(n, d).clone()
-    total = (C**2).sum(1).mean().item()
+    total = (C.double()**2).sum(1).mean().item()
+    # Gram–Schmidt without ever recomputing the scores S = C Rᵀ: C stays centred, so the variance of column j is
+    # q_j/(n−1) with q_j = ‖S[:, j]‖². Deflating C -= α tᵀ and R -= β tᵀ (β = R t / t·t) changes S by −(t·t) α βᵀ, hence
+    # q_j -= 2(t·t) β_j (αᵀS)_j − (t·t)² β_j² ‖α‖², with αᵀS = R (Cᵀα): each step costs O((n + M) d), not O(nMd).
+    q = ((C @ R.T)**2).sum(0)                                     # [M]
+    rn2 = (R**2).sum(1)                                           # squared row norms of R, for the normalised variant
     chosen, var, step = [], [], []
     for _ in range(m):
-        Rs = R/R.norm(dim=1, keepdim=True).clamp_min(1e-12) if normalize else R
-        S = C @ Rs.T
-        sd = S.std(0)
-        if chosen: sd[chosen] = -1                      # deflated to ~0 anyway; never pick twice
+        sd = q.clamp_min(0)
+        if normalize: sd = sd/rn2.clamp_min(1e-24)
+        if chosen: sd[chosen] = -1                                # deflated to ~0 anyway; never pick twice
         j = int(sd.argmax())
-        t = R[j]; tt = (t @ t).clamp_min(1e-24)
-        alpha = C @ t / tt
-        recon += alpha[:, None]*t; C = C - alpha[:, None]*t
-        R = R - (R @ t / tt)[:, None]*t
+        t = R[j].clone(); tt = (t @ t).clamp_min(1e-24)
+        alpha = C @ t / tt; beta = R @ t / tt
+        aS = R @ (C.T @ alpha)                                    # αᵀS with the current C and R
+        q = q - 2*tt*beta*aS + tt**2*beta**2*(alpha @ alpha)
+        rn2 = rn2 - beta**2*tt
+        recon += alpha[:, None]*t; C = C - alpha[:, None]*t; R = R - beta[:, None]*t
         chosen.append(j)
-        res = (C**2).sum(1).mean().item()
+        res = (C.double()**2).sum(1).mean().item()
         var.append(1 - res/total if total > 0 else 0.); step.append(var[-1] - (var[-2] if len(var) > 1 else 0.))
     return HeadSpan([texts[j] for j in chosen], chosen, var, step, recon.float(), total, label)
 
@@ -158,7 +165,7 @@ def textspan(
     if any(not 0 <= l < L for l in layers): raise ValueError(f"Layers must be in 0…{L-1}, got {layers}")
     heads = list(range(nH)) if heads is None else list(heads)
     todo = [(l, h) for l in layers for h in heads]
-    spans = {(l, h): text_span(H[:, l, h], text_emb, texts, m, rank, normalize, f"L{l}H{h}")
+    spans = {(l, h): text_span(H[:, l, h].contiguous(), text_emb, texts, m, rank, normalize, f"L{l}H{h}")
              for l, h in progress(todo, len(todo), 'TextSpan heads', progress_bar, 16)}
     prov = dict(getattr(dec, 'provenance', {}) or {}, m=m, rank=rank, normalize=normalize, layers=layers, heads=heads,
                 bank_size=len(texts), n_images=n)

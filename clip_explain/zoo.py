@@ -10,11 +10,12 @@ import numpy as np
 import torch, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .data import *
+from .core import OPENAI_MEAN, OPENAI_STD, ASSETS   # one definition of the constants and the assets folder
 
 # %% auto #0
-__all__ = ['SHAPES_CLIP_NAME', 'SHAPES_CLIP_CONFIG', 'OPENAI_MEAN', 'OPENAI_STD', 'ASSETS', 'WORLD_WORDS', 'build_shapes_clip',
-           'images_to_tensor', 'truth_matrix', 'multi_positive_clip_loss', 'shapes_batch', 'zero_shot_accuracy',
-           'train_shapes_clip', 'world_token_ids', 'export_shapes_clip', 'attribute_accuracy', 'show_predictions']
+__all__ = ['SHAPES_CLIP_NAME', 'SHAPES_CLIP_CONFIG', 'WORLD_WORDS', 'build_shapes_clip', 'images_to_tensor', 'truth_matrix',
+           'multi_positive_clip_loss', 'shapes_batch', 'zero_shot_accuracy', 'train_shapes_clip', 'world_token_ids',
+           'export_shapes_clip', 'attribute_accuracy', 'show_predictions']
 
 # %% ../nbs/02_zoo.ipynb #6ab786f2
 SHAPES_CLIP_NAME = 'shapes-clip-v2'
@@ -23,9 +24,6 @@ SHAPES_CLIP_CONFIG = dict(
     vision_cfg=dict(image_size=64, layers=4, width=128, head_width=32, patch_size=16, mlp_ratio=4.0),
     text_cfg=dict(context_length=24, vocab_size=49408, width=128, heads=4, layers=4),
 )
-OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
-OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
-ASSETS = Path(__file__).parent/'assets' if '__file__' in globals() else Path('../clip_explain/assets')
 
 # %% ../nbs/02_zoo.ipynb #c6c98fe4
 def build_shapes_clip(seed:int=0):

@@ -72,14 +72,15 @@ def resid_terms(
     e, c = clip.run_with_cache(x, names=[f'resid_pre.{l}' for l in range(L)] + ['ln_post'], stop_early=False)
     resid, e = c['ln_post'].float(), e.float()
     f = ln_post_map(clip, resid, e, ln_mode) if ln_mode is not None else (lambda t, s: t)
-    attn, mlps, cls, heads = [], [], [], []
-    buf = None                                # spatial fast path: head terms written in place, no stacking copy
+    attn, mlps, cls = [], [], []
+    buf = None                                # [B, L', (T,) H, d] head terms of the kept layers
     with torch.no_grad():
         for l, b in enumerate(v.blocks):
             z = c[f'resid_pre.{l}']; T = z.shape[1]
             w = _f32(b.attn); H = w.n_heads
             a, val, Wo = cls_attention_parts(w, b.ln_1(z).float())
             n = T*H if spatial and l in keep else H
+            tok0 = torch.einsum('bh,bhc,dhc->bd', a[:, :, 0], val[:, 0], Wo) + w.b_o/T     # CLS→CLS, summed over heads
             if n > H and ln_mode is not None and b.ls_1 is None:
                 # fast path: fold W_O into the LayerNorm-scaled projection, so the [B, T, H, d] pieces never exist
                 # (cost B·T·H·d_h·d_out instead of B·T·H·d·d_out); equal to f(pieces, 1/n) term by term
@@ -88,29 +89,26 @@ def resid_terms(
                 proj = torch.einsum('bht,bthc,hcD->bthD', a, val, WoP) + (w.b_o/n) @ P['Pg']
                 if P['mode'] == 'split': mterm = (P['mu']/n/P['K']).view(sh)
                 else: mterm = torch.einsum('bht,bthc,hc->bth', a, val, Wo.mean(0))[..., None] + (w.b_o/n).mean()
-                hl = ((proj - mterm*P['gP'])/P['sigma'].view(sh) + P['bP']/n/P['K'])/P['enorm'].view(sh)
+                hterm = ((proj - mterm*P['gP'])/P['sigma'].view(sh) + P['bP']/n/P['K'])/P['enorm'].view(sh)
                 at = torch.einsum('bhc,dhc->bd', torch.einsum('bht,bthc->bhc', a, val), Wo) + w.b_o
-                tok0 = torch.einsum('bh,bhc,dhc->bd', a[:, :, 0], val[:, 0], Wo) + w.b_o/T
-                zh = z[:, 0].float() + at
-                m = b.mlp(b.ln_2(zh.to(z.dtype))).float()
-                if b.ls_2 is not None: m = b.ls_2(m).float()
-                attn.append(f(at, 1.)); mlps.append(f(m, 1.)); cls.append(f(tok0, 1/T))
-                if buf is None: buf = hl.new_empty((hl.shape[0], len(keep)) + hl.shape[1:])
-                buf[:, keep.index(l)] = hl; del hl, proj
-                continue
-            if n > H: p = torch.einsum('bht,bthc,dhc->bthd', a, val, Wo) + w.b_o/n                  # [B, T, H, d]
-            else: p = torch.einsum('bhc,dhc->bhd', torch.einsum('bht,bthc->bhc', a, val), Wo) + w.b_o/n   # [B, H, d]
-            tok0 = torch.einsum('bh,bhc,dhc->bd', a[:, :, 0], val[:, 0], Wo) + w.b_o/T     # CLS→CLS, summed over heads
-            if b.ls_1 is not None: p, tok0 = b.ls_1(p).float(), b.ls_1(tok0).float()
-            at = p.sum((1, 2)) if p.ndim == 4 else p.sum(1)
+                del proj
+            else:
+                if n > H: p = torch.einsum('bht,bthc,dhc->bthd', a, val, Wo) + w.b_o/n              # [B, T, H, d]
+                else: p = torch.einsum('bhc,dhc->bhd', torch.einsum('bht,bthc->bhc', a, val), Wo) + w.b_o/n   # [B, H, d]
+                if b.ls_1 is not None: p, tok0 = b.ls_1(p).float(), b.ls_1(tok0).float()
+                at = p.sum((1, 2)) if p.ndim == 4 else p.sum(1)
+                hterm = f(p, 1/n) if l in keep else None
+                del p
             zh = z[:, 0].float() + at                                                     # CLS row after the attention
             m = b.mlp(b.ln_2(zh.to(z.dtype))).float()
             if b.ls_2 is not None: m = b.ls_2(m).float()
             attn.append(f(at, 1.)); mlps.append(f(m, 1.)); cls.append(f(tok0, 1/T))
-            if l in keep: heads.append(f(p, 1/n))
-            del p
+            if l in keep:                                 # head terms written in place: no stacking copy at the end
+                if buf is None: buf = hterm.new_empty((hterm.shape[0], len(keep)) + hterm.shape[1:])
+                buf[:, keep.index(l)] = hterm
+            del hterm
     x0 = f(c['resid_pre.0'][:, 0].float(), 1.); B, d = x0.shape
-    hs = buf if buf is not None else torch.stack(heads, 1) if heads else x0.new_zeros((B, 0) + ((T,) if spatial else ()) + (H, d))
+    hs = buf if buf is not None else x0.new_zeros((B, 0) + ((T,) if spatial else ()) + (H, d))
     out = dict(embed=x0, attn=torch.stack(attn, 1), mlps=torch.stack(mlps, 1), heads=hs, cls=torch.stack(cls, 1))
     if ln_mode is None: return dict(out, resid=resid, emb=e, n_tokens=T)
     return dict(out, embedding=F.normalize(e, dim=-1), norm=e.norm(dim=-1))

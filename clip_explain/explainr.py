@@ -1262,6 +1262,7 @@ def _tour_explainr(clip, out:Path)->str:
     img = _fig(explain_view(sur, cv, 0, sc[0], V, voc, int((data.image_emb[0] @ V.T).argmax()), 8, P['captions'][cv.ids[0]]), out, 'explainr.png')
     fig, ax = plt.subplots(1, 3, figsize=(11, 2.8)); plot_training(P['result'], ax); img += _fig(fig, out, 'explainr_loss.png')
     bank = shapes_text_bank(captions=False)
-    rows = evaluate_explainr(sur, data, {'48 captions': P['classifier']}, {'SpLiCE (phrases)': (bank, clip.encode_texts(bank))})
+    rows = evaluate_explainr(sur, data, {'48 captions': P['classifier']}, {'SpLiCE (phrases)': (bank, clip.encode_texts(bank)),
+                             'SpLiCE (concepts)': (cv.names, clip.encode_texts([c.lemma for c in cv.vocab]))})
     return (f"<p>{H.escape(repr(cv))}; Σ_k v_i(k) − 1 ≤ {concept_scores(sur, cv).residual:.1e}</p>" + img +
             f"<pre>{H.escape(faithfulness_table(rows))}</pre>")

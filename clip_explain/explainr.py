@@ -136,29 +136,29 @@ class HFCaptioner(Captioner):
     def config(self)->dict: return dict(name=self.name, model_id=self.model_id, prompt=self.prompt, n=self.n, top_p=self.top_p,
                                         temperature=self.temperature, max_new_tokens=self.max_new_tokens, seed=self.seed)
     def load(self):
-        "Load the processor and model (once)."
-        if self.model is not None: return self
-        from transformers import AutoProcessor, AutoModelForImageTextToText
-        try:
-            self.processor = AutoProcessor.from_pretrained(self.model_id)
-            dt = getattr(torch, self.dtype) if self.device != 'cpu' else torch.float32
-            self.model = AutoModelForImageTextToText.from_pretrained(self.model_id, torch_dtype=dt).to(self.device).eval()
-        except OSError as e:
-            raise OSError(f"Cannot load captioner {self.model_id!r} ({e}). Offline, download it first on a machine with "
-                          "internet (huggingface-cli download …) or pass your own captions (caption_path / --captions).") from e
-        self._patch_blip2()
+        "Load the processor and model (once) and patch BLIP-2's image token if needed."
+        if self.model is None:
+            from transformers import AutoProcessor, AutoModelForImageTextToText
+            try:
+                self.processor = AutoProcessor.from_pretrained(self.model_id)
+                dt = getattr(torch, self.dtype) if self.device != 'cpu' else torch.float32
+                self.model = AutoModelForImageTextToText.from_pretrained(self.model_id, torch_dtype=dt).to(self.device).eval()
+            except OSError as e:
+                raise OSError(f"Cannot load captioner {self.model_id!r} ({e}). Offline, download it first on a machine with "
+                              "internet (huggingface-cli download …) or pass your own captions (caption_path / --captions).") from e
+        if not getattr(self, '_patched', False): self._patch_blip2(); self._patched = True
         return self
     def _patch_blip2(self):
-        "Give BLIP-2 processors saved without image-token support the `<image>` token and `num_query_tokens`."
+        "Give BLIP-2 processors saved without image-token support `num_query_tokens` and an `<image>` token the model knows."
         p, m = self.processor, self.model
         nq = getattr(getattr(m, 'config', None), 'num_query_tokens', None)
-        if nq is None or getattr(p, 'num_query_tokens', None) is not None: return
-        p.num_query_tokens = nq
+        if nq is None: return                                     # not a BLIP-2 model
+        if getattr(p, 'num_query_tokens', None) is None: p.num_query_tokens = nq
         tok = p.tokenizer
-        if '<image>' not in tok.get_vocab():
-            tok.add_special_tokens({'additional_special_tokens': ['<image>']}, replace_additional_special_tokens=False)
-            m.resize_token_embeddings(len(tok), pad_to_multiple_of=64)
-        m.config.image_token_index = tok.convert_tokens_to_ids('<image>')
+        if '<image>' not in tok.get_vocab(): tok.add_tokens(['<image>'], special_tokens=True)
+        tid = tok.convert_tokens_to_ids('<image>')
+        if tid >= m.get_input_embeddings().num_embeddings: m.resize_token_embeddings(len(tok), mean_resizing=False)
+        for k in ('image_token_index', 'image_token_id'): setattr(m.config, k, tid)
     def caption(self, images:Sequence)->list:
         self.load()
         ims = [to_pil(i.image if isinstance(i, Scene) else i) for i in images]
@@ -859,7 +859,7 @@ def plot_training(res, ax=None):
 @dataclass
 class ConceptScores:
     "Per-image concept scores `v_i(k)` `[n, |C|]` (each row sums to 1), with ids and vocabulary."
-    scores:torch.Tensor; ids:list; vocab:list; empty:torch.Tensor
+    scores:torch.Tensor; ids:list; vocab:list; empty:torch.Tensor; provenance:dict=field(default_factory=dict)
     @property
     def residual(self)->float:
         "max_i |Σ_k v_i(k) − 1| over images with concepts."
@@ -880,6 +880,7 @@ class ConceptScores:
 class TextConceptScores:
     "Cross-modal scores `v_ij(k)` `[n, J, |C|]` with `Σ_k v_ij(k) + bias_ij = s_ij` (bias ≠ 0 only where `unstable`)."
     scores:torch.Tensor; sim:torch.Tensor; bias:torch.Tensor; unstable:torch.Tensor; texts:list; ids:list; vocab:list
+    provenance:dict=field(default_factory=dict)
     @property
     def residual(self)->float:
         "max_ij |Σ_k v_ij(k) + bias_ij − s_ij|."
@@ -899,6 +900,10 @@ class TextConceptScores:
         return (f"TextConceptScores({len(self.ids)} images × {len(self.texts)} texts × {len(self.vocab)} concepts, "
                 f"{int(self.unstable.sum())} unstable pairs, residual {self.residual:.1e})")
 
+def _prov(sur)->dict:
+    m = getattr(sur, 'meta', {}) or {}
+    return {k: m[k] for k in ('model', 'config_hash', 'encoding', 'epoch', 'val_agreement') if k in m}
+
 def _c(concepts):
     if isinstance(concepts, ConceptVectors): return concepts.dense(), concepts.ids, concepts.vocab
     return concepts, [str(i) for i in range(len(concepts))], None
@@ -913,7 +918,7 @@ def concept_scores(sur:ConceptSurrogate, concepts, idx=None)->ConceptScores:
     empty = (c != 0).sum(1) == 0
     lam = torch.where(empty, torch.zeros_like(denom), 1/denom.where(~empty, torch.ones_like(denom)))
     v = lam[:, None] * c * (f @ W)
-    return ConceptScores(v.float(), ids, vocab or sur.vocab or list(range(sur.n_concepts)), empty)
+    return ConceptScores(v.float(), ids, vocab or sur.vocab or list(range(sur.n_concepts)), empty, _prov(sur))
 
 def text_concept_scores(sur:ConceptSurrogate, concepts, text_emb:torch.Tensor, texts:Sequence[str]|None=None,
                         idx=None, eps:float=1e-3)->TextConceptScores:
@@ -930,7 +935,7 @@ def text_concept_scores(sur:ConceptSurrogate, concepts, text_emb:torch.Tensor, t
     lam = torch.where(unstable, torch.ones_like(den), s/den.where(~unstable, torch.ones_like(den)))
     v = lam[..., None]*raw
     bias = torch.where(unstable, s - raw.sum(-1), torch.zeros_like(s))
-    return TextConceptScores(v.float(), s.float(), bias.float(), unstable, texts, ids, vocab or sur.vocab or list(range(sur.n_concepts)))
+    return TextConceptScores(v.float(), s.float(), bias.float(), unstable, texts, ids, vocab or sur.vocab or list(range(sur.n_concepts)), _prov(sur))
 
 def plot_concept_bars(top:list, ax=None, title:str=''):
     "Horizontal bar chart of `[(concept, score)]` (positive blue, negative red), largest first."
@@ -1186,7 +1191,10 @@ def _step_caption(args, clip):
 
 def _step_concepts(args, clip):
     out = Path(args.out); caps = load_captions(out/'captions.json')
-    enc = ConceptEncoder(args.min_count, args.max_frac, args.encoding, _tagger(args.lexicon))
+    mp = out/'captions.meta.json'
+    shapes = mp.exists() and json.loads(mp.read_text())['images']['kind'] == 'shapes'
+    max_frac = args.max_frac or explainr_config('shapes' if shapes else 'paper')['concepts']['max_frac']
+    enc = ConceptEncoder(args.min_count, max_frac, args.encoding, _tagger(args.lexicon))
     cv = enc.fit_encode(caps); save_concepts(cv, out/'encoding.safetensors')
     print(f"{cv}\nkept: {', '.join(cv.names)}\n→ {out/'encoding.safetensors'}, {out/'vocab.csv'}")
     return cv
@@ -1243,7 +1251,7 @@ def _explainr_args(p):
     p.add_argument('--captioner', default='shapes', help="'shapes' or 'hf:<model id>'"); p.add_argument('--n-captions', type=int, default=10)
     p.add_argument('--noise', type=float, default=0.05); p.add_argument('--paraphrase', type=float, default=0.1)
     p.add_argument('--temperature', type=float, default=1.0); p.add_argument('--bs', type=int, default=32)
-    p.add_argument('--min-count', type=int, default=3); p.add_argument('--max-frac', type=float, default=0.6)
+    p.add_argument('--min-count', type=int, default=3); p.add_argument('--max-frac', type=float, default=None, help='default: 0.8 on the shapes world, 0.1 (the paper) otherwise')
     p.add_argument('--encoding', default='average', choices=['average', 'union'])
     p.add_argument('--lexicon', default='shapes', choices=['shapes', 'lemminflect'])
     p.add_argument('--config', default=None); p.add_argument('--epochs', type=int, default=None)

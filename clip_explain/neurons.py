@@ -165,10 +165,10 @@ def second_order_effects(
 )->torch.Tensor:                 # `[B, N', d_out]`, on the scale of 100·ê
     "The second-order effect φ_n(I) of neurons of `layer` on each image's embedding, in the factorised form."
     v = clip.vision; layer = check_layer(v, layer)
-    idx = _neuron_index(v, neurons)
+    idx = slice(None) if neurons is None else _neuron_index(v, neurons)        # a slice: no copy of U for all neurons
     U = neuron_projections(clip, layer, ln_mode, dtype) if U is None else U.to(dtype)
     f = neuron_factors(clip, x, layer, ln_mode, dtype)
-    return torch.einsum('bkn,knD->bnD', f['S'][:, :, idx], U[:, idx]) + f['const'][:, None]
+    return torch.einsum('bkn,knD->bnD', f['S'][:, :, idx], U[:, idx]).add_(f['const'][:, None])
 
 def _neuron_index(v:VisionView, neurons)->torch.Tensor:
     N = v.n_neurons

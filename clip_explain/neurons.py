@@ -23,14 +23,14 @@ from .data import (ShapesWorld, world_vocabulary, parse_caption, COLOURS, SHAPES
 __all__ = ['COEF', 'DICTIONARY_MODES', 'check_layer', 'later_heads', 'neuron_projections', 'neuron_factors',
            'second_order_effects', 'second_order_bruteforce', 'residual_components', 'NeuronEffects', 'neuron_effects',
            'NeuronPCs', 'neuron_pcs', 'projections', 'mean_activations', 'mean_replaced', 'NeuronAblation',
-           'neuron_ablation', 'plot_neuron_ablation', 'text_dictionary', 'NeuronTexts', 'sparse_text_decomposition',
-           'load_neuron_texts', 'shapes_word_pool', 'world_word_share', 'text_reconstruction_accuracy',
-           'plot_accuracy_vs_m', 'neuron_activation_map', 'plot_neuron', 'Concepts', 'discover_concepts',
-           'plot_concepts', 'class_neurons', 'neuron_segmentation_maps', 'evaluate_neuron_segmentation',
-           'AdversarialWords', 'adversarial_words', 'compose_descriptions', 'ShapesGenerator', 'fooling_rate',
-           'text_fooling_rate', 'word_fooling_rates', 'neuron_explorer', 'cmd_neurons', 'load_clip', 'ClipModel',
-           'ShapesWorld', 'world_vocabulary', 'shapes_text_bank', 'word_bank', 'read_text_bank',
-           'cached_text_embeddings']
+           'neuron_ablation', 'plot_neuron_ablation', 'indirect_effects', 'pc1_share', 'text_dictionary', 'NeuronTexts',
+           'sparse_text_decomposition', 'load_neuron_texts', 'shapes_word_pool', 'world_word_share',
+           'text_reconstruction_accuracy', 'plot_accuracy_vs_m', 'neuron_activation_map', 'plot_neuron', 'Concepts',
+           'discover_concepts', 'plot_concepts', 'class_neurons', 'neuron_segmentation_maps',
+           'evaluate_neuron_segmentation', 'AdversarialWords', 'adversarial_words', 'compose_descriptions',
+           'ShapesGenerator', 'fooling_rate', 'text_fooling_rate', 'word_fooling_rates', 'neuron_explorer',
+           'cmd_neurons', 'load_clip', 'ClipModel', 'ShapesWorld', 'world_vocabulary', 'shapes_text_bank', 'word_bank',
+           'read_text_bank', 'cached_text_embeddings']
 
 # %% ../nbs/05_neurons.ipynb #2054a7b5
 # `from clip_explain.neurons import *` also gives the loader and the banks a neuron study needs
@@ -442,6 +442,24 @@ def plot_neuron_ablation(res:Sequence[NeuronAblation], ax=None, chance:float|Non
     ax.set_xticks(layers); ax.set_xlabel('MLP layer'); ax.set_ylabel('zero-shot accuracy'); ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7, loc='lower left'); ax.grid(alpha=.3)
     return ax
+
+# %% ../nbs/05_neurons.ipynb #537abfe2
+def indirect_effects(
+    clip:ClipModel, images, layer:int,
+    act_mean:torch.Tensor,       # `[T, N]` from `mean_activations`
+    neurons:Sequence[int],       # the neurons (one forward pass over `images` each)
+    bs:int=64,
+)->torch.Tensor:                 # `[n, len(neurons), d_out]`
+    "Per-neuron indirect effects: 100·ê minus the representation with that neuron mean-replaced."
+    base = COEF*F.normalize(clip.encode_images(images, bs=bs).float(), dim=-1)
+    return torch.stack([base - mean_replaced(clip, images, layer, act_mean, [n], bs=bs) for n in neurons], 1)
+
+def pc1_share(X:torch.Tensor, top_k:int=100)->torch.Tensor:
+    "For effects `X` `[n, N', d]`: per neuron, the variance of its `top_k` largest centred effects explained by their first PC."
+    Xc = X - X.mean(0); top = Xc.norm(dim=-1).topk(min(top_k, len(X)), dim=0).indices   # [top_k, N']
+    Y = Xc.gather(0, top[..., None].expand(-1, -1, X.shape[-1])).transpose(0, 1).double()   # [N', top_k, d]
+    ev = torch.linalg.eigvalsh(Y @ Y.transpose(1, 2))
+    return (ev[:, -1]/ev.clamp_min(0).sum(1)).float()
 
 # %% ../nbs/05_neurons.ipynb #62cf40b6
 DICTIONARY_MODES = ('reference', 'unit')

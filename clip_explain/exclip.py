@@ -564,6 +564,11 @@ def _as_list(x, kind:str)->list:
     if isinstance(x, (Image.Image, str, Path, Scene)) or (isinstance(x, np.ndarray) and x.ndim < 4): return [x]
     return list(x)
 
+def _pixels(clip:ClipModel, items:list)->torch.Tensor:
+    "Preprocessed batch of a list of images (core's `pixels` takes one tensor batch, not a list of tensors)."
+    if items and all(isinstance(t, torch.Tensor) for t in items): return clip.pixels(torch.stack(list(items)))
+    return clip.pixels(items)
+
 def _pairs(nc:int, ni:int, cross:bool)->list:
     if cross: return [(i, j) for i in range(nc) for j in range(ni)]
     if nc == ni: return [(i, i) for i in range(nc)]
@@ -624,7 +629,7 @@ def exclip_batch(
             ch = ids[i:i+bs]
             tcs.append(tower_contributions(clip, 'text', ch, text_reference(clip, ch, text_ref), Lt, **kw))
         else:
-            x = clip.pixels(imgs[i:i+bs])
+            x = _pixels(clip, imgs[i:i+bs])
             ics.append(tower_contributions(clip, 'image', x, image_reference(clip, x, image_ref, seed), Li, **kw))
     cfg.update(mode=tcs[0].mode + '/' + ics[0].mode, tail=tcs[0].tail + '/' + ics[0].tail)
     tloc = {c: (k//bs, k % bs) for k, c in enumerate(ucaps)}
@@ -632,7 +637,7 @@ def exclip_batch(
     disp = {}
     def item(ci, ij):
         (a, b), (c, d) = tloc[caps[ci]], (ij//bs, ij % bs)
-        if ij not in disp: disp[ij] = (_display_image(clip, imgs[ij], clip.pixels(imgs[ij:ij+1])[0]), _orig_size(imgs[ij]))
+        if ij not in disp: disp[ij] = (_display_image(clip, imgs[ij], _pixels(clip, imgs[ij:ij+1])[0]), _orig_size(imgs[ij]))
         row = ids[tloc[caps[ci]][0]*bs + b]
         n = int(tcs[a].pool[b]) + 1
         return _from_parts(tcs[a], b, ics[c], d, caps[ci], token_strings(clip, row[:n]), row, cfg, logit, *disp[ij])
@@ -655,7 +660,7 @@ def exclip_dense(
 )->torch.Tensor:                  # `[n, S_i]`: rows SOT … EOT, columns CLS and the patches
     "The pair-tensor computation of exCLIP, literally (a test oracle for tiny models; memory grows as S_t·D_t·S_i·D_i)."
     ids = caption_ids(clip, caption); rid = text_reference(clip, ids, 'short' if compat else text_ref)
-    x = clip.pixels(_as_list(image, 'image')); rx = image_reference(clip, x, image_ref)
+    x = _pixels(clip, _as_list(image, 'image')); rx = image_reference(clip, x, image_ref)
     alphas, w = path_nodes(N, rule, compat)
     def tower_jbar(tw, L, inp, ref):
         with Hooks({'h': tw.modules[L]}, pre=['h']) as hk:

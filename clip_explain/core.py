@@ -528,8 +528,9 @@ ASSETS = Path(__file__).parent/'assets' if '__file__' in globals() else Path('..
 DEFAULT_MODEL = 'shapes-clip-v2'
 
 def bundled_models()->list:
-    "Names of the models shipped with the package."
-    return sorted(p.name[:-len('.meta.json')] for p in ASSETS.glob('*.meta.json'))
+    "Names of the CLIP models shipped with the package (assets with a model config beside their metadata)."
+    names = (p.name[:-len('.meta.json')] for p in ASSETS.glob('*.meta.json'))
+    return sorted(n for n in names if (ASSETS/f'{n}.json').exists())
 
 def _offline()->bool:
     return any(os.environ.get(k, '').lower() in ('1', 'true', 'yes') for k in ('HF_HUB_OFFLINE', 'TRANSFORMERS_OFFLINE'))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['tour_section', 'cli_command', 'cmd_info', 'cmd_tour', 'build_parser', 'main']
+__all__ = ['tour_section', 'cli_command', 'cmd_info', 'cmd_tour', 'CliParser', 'build_parser', 'run', 'main']
 
 # %% ../nbs/90_cli.ipynb #b7815218
 _SECTIONS, _COMMANDS = {}, {}
@@ -63,10 +63,16 @@ def _add_model_args(p):
     p.add_argument('--model', default=None, help='bundled name, open_clip architecture, hf:<id> or HF folder (default: bundled)')
     p.add_argument('--pretrained', default=None, help='open_clip pretrained tag or local checkpoint path')
     p.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: GPU if available)")
+    p.add_argument('--skip-bad', action='store_true', help='skip unreadable images with a warning (counted in the outputs) instead of stopping')
 
 def _clip_from(args):
+    import torch
     from clip_explain.core import load_clip
-    return load_clip(args.model, pretrained=args.pretrained, device=args.device)
+    from clip_explain.inputs import UserError
+    dev = args.device
+    if dev and dev.startswith('cuda') and not torch.cuda.is_available():
+        raise UserError(f"--device {dev}: no CUDA GPU is visible to torch (torch {torch.__version__}); use --device cpu")
+    return load_clip(args.model, pretrained=args.pretrained, device=dev)
 
 def cmd_info(args):
     "Print the model summary."
@@ -78,6 +84,7 @@ def cmd_info(args):
 def cmd_tour(args)->Path:
     "Run every available method on the model and write figures plus index.html into `args.out`."
     import matplotlib; matplotlib.use('Agg')
+    from clip_explain.core import NotSupportedError
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     _load_methods()
     clip = _clip_from(args)
@@ -86,6 +93,9 @@ def cmd_tour(args)->Path:
         if args.only and not any(o in name for o in args.only): continue
         t0 = time.time(); print(f"[tour] {title} …", flush=True)
         try: body, ok = f(clip, out), True
+        except NotSupportedError as e:                     # e.g. a ResNet tower for a ViT-only method: said, not failed
+            body, ok = f"<p class='t'>not supported for this model: {html.escape(str(e))}</p>", None
+            print(f"[tour]   skipped: {e}", file=sys.stderr)
         except Exception as e:
             body, ok = f"<pre class='err'>{html.escape(type(e).__name__ + ': ' + str(e))}</pre>", False
             print(f"[tour]   failed: {type(e).__name__}: {e}", file=sys.stderr)
@@ -99,14 +109,20 @@ def cmd_tour(args)->Path:
     (out/'index.html').write_text(page, encoding='utf-8')
     (out/'summary.json').write_text(json.dumps(dict(model=clip.info.to_dict(), sections=status), indent=1))
     print(f"[tour] wrote {out/'index.html'}")
-    if not all(s['ok'] for s in status): raise SystemExit(1)
+    if any(s['ok'] is False for s in status): raise SystemExit(1)
     return out
 
 # %% ../nbs/90_cli.ipynb #257626b7
+class CliParser(argparse.ArgumentParser):
+    "An argument parser whose errors are one line, `clip-explain: error: …`, and exit status 2."
+    def error(self, message):
+        cmd = self.prog.split(' ', 1)[1] + ': ' if ' ' in self.prog else ''
+        self.exit(2, f"clip-explain: error: {cmd}{message} (see '{self.prog} --help')\n")
+
 def build_parser()->argparse.ArgumentParser:
     "The `clip-explain` argument parser (built-in commands plus every registered method command)."
     _load_methods()
-    p = argparse.ArgumentParser(prog='clip-explain', description='CLIP interpretability methods on open_clip and HF CLIP.')
+    p = CliParser(prog='clip-explain', description='CLIP interpretability methods on open_clip and HF CLIP.')
     sub = p.add_subparsers(dest='command', required=True)
     s = sub.add_parser('info', help='print the model summary'); _add_model_args(s); s.set_defaults(func=cmd_info)
     s = sub.add_parser('tour', help='run every method on the model; write figures and index.html')
@@ -119,7 +135,31 @@ def build_parser()->argparse.ArgumentParser:
         s.set_defaults(func=f)
     return p
 
-def main(argv=None):
-    "Entry point of the `clip-explain` console script."
+
+# %% ../nbs/90_cli.ipynb #c1a0e001
+def run(argv:list|None=None):
+    "Run `clip-explain ARGV` in this process and return the command's result (errors are raised, not turned into exit codes)."
     args = build_parser().parse_args(argv)
     return args.func(args)
+
+# %% ../nbs/90_cli.ipynb #c1a0e002
+def _user_errors()->tuple:
+    "Exceptions that are the user's mistake (a path, a file, an option, a model, the memory of their device)."
+    import torch
+    from clip_explain.inputs import UserError
+    return (UserError, FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, torch.cuda.OutOfMemoryError)
+
+def _one_line(e:BaseException)->str:
+    import torch
+    msg = ' '.join(str(e).split()) or type(e).__name__
+    if isinstance(e, torch.cuda.OutOfMemoryError): msg = f"out of GPU memory ({msg[:200]}); lower --bs or use --device cpu"
+    return msg
+
+# %% ../nbs/90_cli.ipynb #c1a0e003
+def main(argv:list|None=None)->int:
+    "Entry point of the `clip-explain` console script: 0 on success, 2 and one line for a user's mistake, 1 and the traceback for our bugs."
+    try: run(argv)
+    except KeyboardInterrupt: print("clip-explain: interrupted", file=sys.stderr); return 130
+    except _user_errors() as e:
+        print(f"clip-explain: error: {_one_line(e)}", file=sys.stderr); return 2
+    return 0

@@ -12,13 +12,14 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from PIL import Image
 from tqdm.auto import tqdm
+from .inputs import UserError, BadImageError, Images, as_images, image_of, to_rgb
 
 # %% auto #0
 __all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'TINY', 'ASSETS', 'DEFAULT_MODEL', 'default_device', 'chunks', 'progress', 'safe_name',
            'config_hash', 'AttnWeights', 'BlockView', 'attention', 'block_forward', 'VisionView', 'NotSupportedError',
            'openclip_vision_view', 'hf_vision_view', 'StopForward', 'Hooks', 'ModelInfo', 'to_pil', 'ClipModel',
-           'randomize_norms_and_biases', 'tiny_open_clip', 'tiny_hf_config', 'tiny_hf_clip', 'bundled_models',
-           'hub_reachable', 'OfflineError', 'load_clip', 'save_hf_tokenizer']
+           'randomize_norms_and_biases', 'tiny_open_clip_config', 'tiny_open_clip', 'tiny_hf_config', 'tiny_hf_clip',
+           'bundled_models', 'hub_reachable', 'OfflineError', 'load_clip', 'save_hf_tokenizer']
 
 # %% ../nbs/00_core.ipynb #accbc864
 def default_device()->str:
@@ -113,7 +114,7 @@ class VisionView:
                 f"{self.n_neurons} neurons/layer, {self.n_tokens} tokens, embed {self.embed_dim})")
 
 # %% ../nbs/00_core.ipynb #c52ee164
-class NotSupportedError(ValueError):
+class NotSupportedError(UserError):
     "The model (or part of it) is outside what a method supports."
 
 def _openclip_attn(attn:nn.Module)->Callable:
@@ -230,24 +231,8 @@ class ModelInfo:
 
 # %% ../nbs/00_core.ipynb #e95e5d56
 def to_pil(img)->Image.Image:
-    "A PIL RGB image from a PIL image, a numpy array, a file path, or anything with a `to_pil()` (e.g. a shapes-world `Scene`)."
-    if hasattr(img, 'to_pil'): img = img.to_pil()
-    if isinstance(img, (str, Path)):
-        p = Path(img)
-        if not p.exists(): raise FileNotFoundError(f"Image not found: {p}")
-        try: img = Image.open(p); img.load()
-        except Exception as e: raise ValueError(f"Cannot read image {p}: {e}") from e
-    if isinstance(img, np.ndarray):
-        a = img
-        if a.dtype != np.uint8: a = np.clip(a*255 if a.max() <= 1 else a, 0, 255).astype(np.uint8)
-        if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[-1] not in (1, 3, 4): a = a.transpose(1, 2, 0)
-        if a.ndim == 3 and a.shape[-1] == 1: a = a[..., 0]
-        if a.ndim not in (2, 3): raise ValueError(f"Expected an H×W or H×W×C image array, got shape {a.shape}")
-        img = Image.fromarray(a)
-    if not isinstance(img, Image.Image): raise TypeError(f"Unsupported image type {type(img).__name__}")
-    if img.mode == 'RGBA':
-        bg = Image.new('RGB', img.size, (255, 255, 255)); bg.paste(img, mask=img.split()[-1]); return bg
-    return img.convert('RGB') if img.mode != 'RGB' else img
+    "A PIL RGB image from a PIL image (any mode), an array, a path, a dataset item, or anything with `to_pil()` (a `Scene`)."
+    return to_rgb(image_of(img))
 
 # %% ../nbs/00_core.ipynb #cacd3fc6
 class ClipModel:
@@ -276,20 +261,23 @@ from fastcore.basics import patch
 
 @patch
 def pixels(self:ClipModel, images)->torch.Tensor:
-    "Preprocess `images` (PIL, arrays, paths, or tensors) into a `[B,3,H,W]` batch on the model's device."
+    "Preprocess `images` (PIL, arrays, paths, dataset items, or tensors) into a `[B,3,H,W]` batch on the model's device."
+    if isinstance(images, Images): images = images[:]
+    if isinstance(images, (list, tuple)) and images and all(isinstance(image_of(i), torch.Tensor) for i in images):
+        images = torch.stack([image_of(i) for i in images])
     if isinstance(images, torch.Tensor):
         x = images if images.ndim == 4 else images[None] if images.ndim == 3 else None
         if x is None or x.shape[1] != 3:
-            raise ValueError(f"Expected a preprocessed tensor [B,3,H,W] or [3,H,W], got shape {tuple(images.shape)}")
+            raise UserError(f"Expected a preprocessed tensor [B,3,H,W] or [3,H,W], got shape {tuple(images.shape)}")
         s = self.info.image_size
         if s and tuple(x.shape[-2:]) != (s, s):
-            raise ValueError(f"Expected {s}×{s} preprocessed images for {self.info.name}, got {tuple(x.shape[-2:])}; "
-                             "pass PIL images or arrays to have them preprocessed.")
+            raise UserError(f"Expected {s}×{s} preprocessed images for {self.info.name}, got {tuple(x.shape[-2:])}; "
+                            "pass PIL images or arrays to have them preprocessed.")
         return x.to(self.device, self.dtype)
     if isinstance(images, (Image.Image, np.ndarray, str, Path)) and not (isinstance(images, np.ndarray) and images.ndim == 4):
         images = [images]
     images = list(images)
-    if not images: raise ValueError("No images given")
+    if not images: raise UserError("No images given")
     return torch.stack([self.preprocess(to_pil(i)) for i in images]).to(self.device, self.dtype)
 
 # %% ../nbs/00_core.ipynb #b3f60928
@@ -308,21 +296,20 @@ def _encode_image_batch(self:ClipModel, x:torch.Tensor)->torch.Tensor:
 @patch
 def encode_images(
     self:ClipModel,
-    images,                      # PIL images, arrays, paths, or a preprocessed tensor `[B,3,H,W]`
+    images,                      # any image source: PIL images, arrays, paths, a folder, a dataset, a generator, or a tensor `[B,3,H,W]`
     bs:int=64,                   # batch size
     normalize:bool=True,         # L2-normalise the embeddings?
     progress_bar:bool|None=None, # show a progress bar (default: for ≥ 256 images)
+    skip_bad:bool=False,         # skip unreadable images with a warning (the rows then follow `images.ids` minus `images.skipped`)
 )->torch.Tensor:                 # `[N, embed_dim]` float32 on the CPU
-    "Image embeddings, batched."
-    if isinstance(images, torch.Tensor) and images.ndim == 3: images = images[None]
-    if isinstance(images, (Image.Image, str, Path)) or (isinstance(images, np.ndarray) and images.ndim < 4): images = [images]
-    n = len(images)
-    if n == 0: raise ValueError("No images given")
+    "Image embeddings, batched; the images are decoded lazily, one batch at a time."
+    ims = as_images(images, skip_bad=skip_bad)
     outs = []
     with torch.no_grad():
-        for ch in progress(chunks(images, bs), total=math.ceil(n/bs), desc='images', show=progress_bar if progress_bar is not None else n >= 256):
-            e = self._encode_image_batch(self.pixels(ch)).float()
+        for _, _, b in ims.batches(bs, desc='images', progress=progress_bar):
+            e = self._encode_image_batch(self.pixels(b)).float()
             outs.append((F.normalize(e, dim=-1) if normalize else e).cpu())
+    if not outs: raise UserError("No images given" if not ims.skipped else f"No readable images ({len(ims.skipped)} skipped)")
     return torch.cat(outs)
 
 # %% ../nbs/00_core.ipynb #03d5b37f
@@ -437,20 +424,28 @@ def _finish(model, preprocess, tokenizer, device, **kw)->ClipModel:
         m.info.image_size = isz[0] if isinstance(isz, (tuple, list)) else isz
     return m
 
+def tiny_open_clip_config(quick_gelu:bool=False, **kw)->dict:
+    "The tiny shape as an open_clip model config (what `open_clip.add_model_config` and a config `.json` hold)."
+    c = {**TINY, **kw}
+    return dict(embed_dim=c['embed_dim'], quick_gelu=quick_gelu,
+                vision_cfg=dict(layers=c['layers'], width=c['width'], head_width=c['width']//c['heads'],
+                                patch_size=c['patch_size'], image_size=c['image_size']),
+                text_cfg=dict(context_length=c['context_length'], vocab_size=49408, width=c['text_width'],
+                              heads=c['text_heads'], layers=c['text_layers']))
+
 def tiny_open_clip(seed:int=0, randomize:bool=True, quick_gelu:bool=False, **kw)->ClipModel:
     "A tiny random open_clip ViT-CLIP (3 layers, 17 tokens), seeded, with randomised norms and biases."
     from open_clip.model import CLIP, CLIPVisionCfg, CLIPTextCfg
-    c = {**TINY, **kw}
+    cfg = tiny_open_clip_config(quick_gelu, **kw)
     torch.manual_seed(seed)
-    model = CLIP(embed_dim=c['embed_dim'], quick_gelu=quick_gelu,
-                 vision_cfg=CLIPVisionCfg(layers=c['layers'], width=c['width'], head_width=c['width']//c['heads'],
-                                          patch_size=c['patch_size'], image_size=c['image_size']),
-                 text_cfg=CLIPTextCfg(context_length=c['context_length'], vocab_size=49408, width=c['text_width'],
-                                      heads=c['text_heads'], layers=c['text_layers']))
+    model = CLIP(embed_dim=cfg['embed_dim'], quick_gelu=quick_gelu, vision_cfg=CLIPVisionCfg(**cfg['vision_cfg']),
+                 text_cfg=CLIPTextCfg(**cfg['text_cfg']))
     if randomize: randomize_norms_and_biases(model, seed)
-    return _finish(model, _default_transform(c['image_size'], OPENAI_MEAN, OPENAI_STD), _openclip_tokenizer(c['context_length']),
+    ctx, size = cfg['text_cfg']['context_length'], cfg['vision_cfg']['image_size']
+    return _finish(model, _default_transform(size, OPENAI_MEAN, OPENAI_STD), _openclip_tokenizer(ctx),
                    'cpu', name='tiny-open-clip', library='open_clip', arch='tiny', pretrained=None,
-                   activation='quick_gelu' if quick_gelu else 'gelu', context_length=c['context_length'])
+                   activation='quick_gelu' if quick_gelu else 'gelu', context_length=ctx)
+
 
 # %% ../nbs/00_core.ipynb #c656025b
 def tiny_hf_config(**kw):
@@ -544,7 +539,7 @@ def hub_reachable(host:str='huggingface.co', timeout:float=3.)->bool:
     t = threading.Thread(target=probe, daemon=True); t.start(); t.join(timeout)
     return bool(res and res[0])
 
-class OfflineError(RuntimeError):
+class OfflineError(UserError, RuntimeError):
     "Weights were asked for by tag or hub id but the hub cannot be reached."
 
 def _offline_msg(what:str, example:str)->str:
@@ -603,7 +598,7 @@ def _load_open_clip(arch:str, pretrained:str|None, device:str, precision:str, fo
         warnings.warn("The checkpoint name mentions OpenAI: OpenAI weights need QuickGELU; pass force_quick_gelu=True if they are.")
     if tag is not None:
         if tag not in open_clip.list_pretrained_tags_by_model(arch):
-            raise ValueError(f"Unknown pretrained tag {tag!r} for {arch}; known: {open_clip.list_pretrained_tags_by_model(arch)}")
+            raise UserError(f"Unknown pretrained tag {tag!r} for {arch}; known: {open_clip.list_pretrained_tags_by_model(arch)}")
         if _offline() or not hub_reachable():      # never hang in DNS retries: use the local HF cache or fail now
             cached = _cached_open_clip_weights(arch, tag, cache_dir)
             if cached is None:
@@ -667,7 +662,7 @@ def _load_hf(src:str, device:str, precision:str)->ClipModel:
 _PRECISIONS = ('fp32', 'fp16', 'bf16')
 
 def load_clip(
-    name:str|None=None,           # bundled name, open_clip architecture, 'hf:<id>', or a local HF folder; None = bundled default
+    name:str|None=None,           # bundled name, open_clip architecture, an open_clip config `.json`, 'hf:<id>', or a local HF folder; None = bundled default
     pretrained:str|None=None,     # open_clip: a pretrained tag or a local checkpoint path
     device:str|None=None,         # 'cpu', 'cuda', … (default: GPU if available)
     precision:str='fp32',         # 'fp32', 'fp16' or 'bf16'
@@ -676,20 +671,24 @@ def load_clip(
 )->ClipModel:
     "Load a CLIP model from any supported source into a `ClipModel`."
     device = device or default_device()
-    if precision not in _PRECISIONS: raise ValueError(f"precision must be one of {_PRECISIONS}, got {precision!r}")
+    if precision not in _PRECISIONS: raise UserError(f"precision must be one of {_PRECISIONS}, got {precision!r}")
     if name is None and pretrained is None and os.environ.get('CLIP_EXPLAIN_WEIGHTS'):
-        raise ValueError("CLIP_EXPLAIN_WEIGHTS is set: also name its architecture, e.g. load_clip('ViT-B-32').")
+        raise UserError("CLIP_EXPLAIN_WEIGHTS is set: also name its architecture, e.g. load_clip('ViT-B-32').")
     name = name or DEFAULT_MODEL
     if name in bundled_models():
-        if pretrained is not None: raise ValueError(f"{name} is a bundled model; it takes no `pretrained` argument")
+        if pretrained is not None: raise UserError(f"{name} is a bundled model; it takes no `pretrained` argument")
         m = _load_bundled(name, device)
+    elif name.endswith('.json') and Path(name).expanduser().is_file():     # an open_clip model config of the user's own architecture
+        import open_clip
+        cfg = Path(name).expanduser(); open_clip.add_model_config(cfg)
+        m = _load_open_clip(cfg.stem, pretrained, device, precision, force_quick_gelu, cache_dir)
     elif name.startswith('hf:') or (Path(name).expanduser().is_dir() and (Path(name).expanduser()/'config.json').exists()):
         m = _load_hf(name[3:] if name.startswith('hf:') else name, device, precision)
     else:
         arch = name.replace('/', '-')
         if arch not in _open_clip_names():
-            if Path(name).expanduser().exists(): raise ValueError(f"{name} is not a Hugging Face CLIP folder (no config.json)")
-            raise ValueError(f"Unknown model {name!r}. Bundled: {bundled_models()}; open_clip architectures include "
+            if Path(name).expanduser().exists(): raise UserError(f"{name} is not a Hugging Face CLIP folder (no config.json)")
+            raise UserError(f"Unknown model {name!r}. Bundled: {bundled_models()}; open_clip architectures include "
                              f"{[a for a in _open_clip_names() if a.startswith('ViT-B')][:6]} … (open_clip.list_models()); "
                              "Hugging Face: 'hf:<model id>' or a local folder.")
         m = _load_open_clip(arch, pretrained, device, precision, force_quick_gelu, cache_dir)

@@ -12,11 +12,11 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 # %% auto #0
-__all__ = ['COLOURS', 'SHAPES', 'SIDES', 'SIZES', 'PLACES', 'SHAPE_PLACE', 'CANVAS', 'IMAGE_EXTS', 'ShapeObject',
-           'render_background', 'Scene', 'render_scene', 'canonical_caption', 'world_vocabulary', 'parse_caption',
-           'caption_is_true', 'scene_captions', 'WorldConfig', 'sample_scene', 'ShapesWorld', 'show_scenes',
-           'SpuriousSplit', 'spurious_split', 'shapes_text_bank', 'sample_photos', 'ImageFolder', 'imagenet_classnames',
-           'imagenet_templates', 'read_text_bank', 'write_text_bank', 'word_bank', 'description_bank']
+__all__ = ['COLOURS', 'SHAPES', 'SIDES', 'SIZES', 'PLACES', 'SHAPE_PLACE', 'CANVAS', 'ShapeObject', 'render_background', 'Scene',
+           'render_scene', 'canonical_caption', 'world_vocabulary', 'parse_caption', 'caption_is_true',
+           'scene_captions', 'WorldConfig', 'sample_scene', 'ShapesWorld', 'show_scenes', 'SpuriousSplit',
+           'spurious_split', 'shapes_text_bank', 'sample_photos', 'imagenet_classnames', 'imagenet_templates',
+           'read_text_bank', 'write_text_bank', 'word_bank', 'description_bank', 'IMAGE_EXTS', 'ImageFolder']
 
 # %% ../nbs/01_data.ipynb #918157f1
 COLOURS = {'red': (220, 30, 30), 'green': (30, 170, 40), 'blue': (40, 60, 220),
@@ -244,6 +244,10 @@ class ShapesWorld:
     def __iter__(self): return (self[i] for i in range(self.n))
     def images(self)->list: return [s.to_pil() for s in self]
     @property
+    def ids(self)->list:
+        "Stable ids `shapes-{seed}-{i}` (what results record, so rows can be joined back)."
+        return [f'shapes-{self.seed}-{i}' for i in range(self.n)]
+    @property
     def provenance(self)->dict: return dict(world='shapes', n=self.n, seed=self.seed, **self.cfg.to_dict(), **self.scene_kw)
     def __repr__(self): return f"ShapesWorld(n={self.n}, seed={self.seed}, {self.cfg}, {self.scene_kw})"
 
@@ -311,27 +315,8 @@ def sample_photos()->dict:
     return out
 
 # %% ../nbs/01_data.ipynb #2f702622
-IMAGE_EXTS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff')
-
-class ImageFolder:
-    "Images under `root` (recursively); labels from the first sub-folder level when there are class folders."
-    def __init__(self, root:str|Path, exts:Sequence[str]=IMAGE_EXTS, limit:int|None=None):
-        self.root = Path(root).expanduser()
-        if not self.root.is_dir(): raise FileNotFoundError(f"Image folder not found: {self.root}")
-        self.paths = sorted(p for p in self.root.rglob('*') if p.suffix.lower() in exts and p.is_file())[:limit]
-        if not self.paths: raise ValueError(f"No images ({', '.join(exts)}) under {self.root}")
-        cls = sorted({p.relative_to(self.root).parts[0] for p in self.paths if len(p.relative_to(self.root).parts) > 1})
-        self.classes = cls
-        self.labels = [cls.index(p.relative_to(self.root).parts[0]) if len(p.relative_to(self.root).parts) > 1 else -1
-                       for p in self.paths]
-    def __len__(self): return len(self.paths)
-    def __getitem__(self, i):
-        p = self.paths[i]
-        try: im = Image.open(p); im.load()
-        except Exception as e: raise ValueError(f"Cannot read image {p}: {e}") from e
-        return im.convert('RGB'), self.labels[i]
-    def images(self)->list: return [self[i][0] for i in range(len(self))]
-    def __repr__(self): return f"ImageFolder({self.root}, {len(self)} images, {len(self.classes)} classes)"
+from .inputs import IMAGE_EXTS, ImageFolder
+_all_ = ['IMAGE_EXTS', 'ImageFolder']
 
 # %% ../nbs/01_data.ipynb #805d0f74
 def imagenet_classnames()->list:

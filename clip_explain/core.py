@@ -15,11 +15,12 @@ from tqdm.auto import tqdm
 from .inputs import UserError, BadImageError, Images, as_images, image_of, to_rgb
 
 # %% auto #0
-__all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'TINY', 'ASSETS', 'DEFAULT_MODEL', 'default_device', 'chunks', 'progress', 'safe_name',
-           'config_hash', 'AttnWeights', 'BlockView', 'attention', 'block_forward', 'VisionView', 'NotSupportedError',
-           'openclip_vision_view', 'hf_vision_view', 'StopForward', 'Hooks', 'ModelInfo', 'to_pil', 'ClipModel',
-           'randomize_norms_and_biases', 'tiny_open_clip_config', 'tiny_open_clip', 'tiny_hf_config', 'tiny_hf_clip',
-           'bundled_models', 'hub_reachable', 'OfflineError', 'load_clip', 'save_hf_tokenizer']
+__all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'TINY', 'ASSETS', 'DEFAULT_MODEL', 'RUN_FLAGS', 'default_device', 'chunks', 'progress',
+           'safe_name', 'config_hash', 'AttnWeights', 'BlockView', 'attention', 'block_forward', 'VisionView',
+           'NotSupportedError', 'openclip_vision_view', 'hf_vision_view', 'StopForward', 'Hooks', 'ModelInfo', 'to_pil',
+           'ClipModel', 'randomize_norms_and_biases', 'tiny_open_clip_config', 'tiny_open_clip', 'tiny_hf_config',
+           'tiny_hf_clip', 'bundled_models', 'hub_reachable', 'OfflineError', 'load_clip', 'save_hf_tokenizer',
+           'opted_in', 'user_dir', 'writable_assets']
 
 # %% ../nbs/00_core.ipynb #accbc864
 def default_device()->str:
@@ -714,3 +715,37 @@ def save_hf_tokenizer(dest:str|Path, context_length:int=77)->Path:
     (dest/'merges.txt').write_text('#version: 0.2\n' + '\n'.join(merges) + '\n', encoding='utf-8')
     CLIPTokenizer(str(dest/'vocab.json'), str(dest/'merges.txt'), model_max_length=context_length).save_pretrained(dest)
     return dest
+
+# %% ../nbs/00_core.ipynb #c0ffee02
+RUN_FLAGS = ('slow', 'weights', 'gpu')
+
+def opted_in(
+    flag:str,   # what the cell needs: 'slow' (minutes of compute), 'weights' (real pretrained weights) or 'gpu'
+    what:str,   # one line: what the cell would do
+)->bool:        # True when the user has switched this kind of cell on (and, for 'gpu', a GPU is visible)
+    "Should an opt-in cell run? If not, print one line saying what it would do and how to turn it on."
+    if flag not in RUN_FLAGS: raise UserError(f"flag must be one of {RUN_FLAGS}, got {flag!r}")
+    on = set(os.environ.get('CLIP_EXPLAIN_RUN', '').replace(',', ' ').split())
+    if flag in on or 'all' in on:
+        if flag == 'gpu' and not torch.cuda.is_available(): print(f"[{flag}] skipped (no GPU visible): {what}"); return False
+        return True
+    print(f"[{flag}] skipped: {what}. To run it: os.environ['CLIP_EXPLAIN_RUN'] = '{flag}' (or set it before starting Jupyter).")
+    return False
+
+# %% ../nbs/00_core.ipynb #c0ffee05
+def user_dir(*parts:str)->Path:
+    "The user's clip_explain folder (`$CLIP_EXPLAIN_HOME`, else `~/.cache/clip_explain`), created on demand."
+    p = Path(os.environ.get('CLIP_EXPLAIN_HOME') or '~/.cache/clip_explain').expanduser().joinpath(*parts)
+    p.mkdir(parents=True, exist_ok=True); return p
+
+# %% ../nbs/00_core.ipynb #c0ffee06
+def writable_assets(
+    dest:str|Path|None=None,      # the folder to write to (default: `user_dir('models')`)
+    overwrite_shipped:bool=False, # write into the package's shipped assets instead (release step only)
+)->Path:
+    "Where an exported model goes: `dest`, else the user's folder; the shipped assets only when asked explicitly."
+    if dest is not None and overwrite_shipped: raise UserError("pass either dest or overwrite_shipped=True, not both")
+    if overwrite_shipped: return ASSETS
+    d = Path(dest).expanduser() if dest is not None else user_dir('models')
+    if d.resolve() == ASSETS.resolve(): raise UserError(f"{d} is the package's shipped assets folder; pass overwrite_shipped=True to replace shipped weights")
+    d.mkdir(parents=True, exist_ok=True); return d

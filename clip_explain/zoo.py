@@ -10,7 +10,7 @@ import numpy as np
 import torch, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .data import *
-from .core import OPENAI_MEAN, OPENAI_STD, ASSETS   # one definition of the constants and the assets folder
+from .core import OPENAI_MEAN, OPENAI_STD, ASSETS, writable_assets   # one definition of the constants and the assets folder
 
 # %% auto #0
 __all__ = ['SHAPES_CLIP_NAME', 'SHAPES_CLIP_CONFIG', 'WORLD_WORDS', 'build_shapes_clip', 'images_to_tensor', 'truth_matrix',
@@ -130,9 +130,16 @@ def world_token_ids(tokenizer)->list:
     t = tokenizer(WORLD_WORDS)
     return sorted(set(t.flatten().tolist()) - {0})
 
-def export_shapes_clip(model, tokenizer, record:dict, name:str=SHAPES_CLIP_NAME, dest:Path|str=None)->Path:
+def export_shapes_clip(
+    model,                        # the trained open_clip model
+    tokenizer,                    # its tokenizer (to keep the world's token rows)
+    record:dict,                  # the training record (steps, evaluations, seconds), stored in the metadata
+    name:str=SHAPES_CLIP_NAME,    # model name (file stem)
+    dest:Path|str|None=None,      # output folder (default: the user's folder, `user_dir('models')`)
+    overwrite_shipped:bool=False, # write into the package's shipped assets instead (release step only)
+)->Path:                          # the written `.pt.gz`
     "Write `name`.json (open_clip config), `name`.pt.gz (fp16, unused token rows zeroed) and `name`.meta.json to `dest`."
-    dest = Path(dest or ASSETS); dest.mkdir(parents=True, exist_ok=True)
+    dest = writable_assets(dest, overwrite_shipped)
     sd = {k: v.detach().clone().half() for k, v in model.state_dict().items()}
     keep = torch.tensor(world_token_ids(tokenizer))
     emb = torch.zeros_like(sd['token_embedding.weight']); emb[keep] = sd['token_embedding.weight'][keep]

@@ -163,11 +163,11 @@ def _rel(p:Path, root:Path|None)->str:
     try: return p.relative_to(root).as_posix() if root else str(p)
     except ValueError: return str(p)
 
-# %% ../nbs/00c_inputs.ipynb #da82e952
+# %% ../nbs/00c_inputs.ipynb #55d91cda
 class Images:
     "Any image source seen one way: lazily decoded RGB images (or preprocessed tensors) with ids, read in batches."
     def __init__(self,
-                 source,                        # folder, file path, list of paths/PIL/arrays/scenes, dataset, iterable, or tensor [B,3,H,W]
+                 source,                        # folder, file path, list of paths/PIL/arrays/scenes, {id: image}, dataset, iterable, or tensor [B,3,H,W]
                  skip_bad:bool=False,           # skip unreadable images with a warning (listed in `skipped`) instead of raising
                  ids:Sequence[str]|None=None,   # one id per image (default: relative paths, the source's `ids`, else indices)
                  workers:int=0,                 # threads decoding a batch in parallel (0: in the calling thread)
@@ -183,6 +183,9 @@ class Images:
             if source.ndim == 3: source = source[None]
             if source.ndim != 4: raise UserError(f"Expected preprocessed images [B,3,H,W], got shape {tuple(source.shape)}")
             self.kind = 'tensor'
+        elif isinstance(source, dict):                   # {id: image}
+            if ids is None: ids = list(source)
+            source, self.kind = list(source.values()), 'sequence'
         elif isinstance(source, (Image.Image, np.ndarray)) and not (isinstance(source, np.ndarray) and source.ndim == 4):
             source, self.kind = [source], 'sequence'
         elif hasattr(source, '__len__') and hasattr(source, '__getitem__'):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_decompose.ipynb #7f99b9d4
 from __future__ import annotations
-import math, json, hashlib
+import math, json, hashlib, sys, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -12,15 +12,17 @@ import numpy as np
 import torch, torch.nn.functional as F
 from fastcore.basics import patch
 from .core import *
+from .inputs import UserError, BadImageError, Images, as_images, image_of
 from .cache import cached_map, model_key
 from .metrics import upsample_map, normalize_map, SegmentationMeter
 from PIL import Image
 
 # %% auto #0
-__all__ = ['LN_MODES', 'cls_attention_parts', 'cls_attention', 'resid_terms', 'ln_post_map', 'apply_ln_post', 'Decomposition',
-           'cat_decompositions', 'decompose', 'dataset_id', 'decompose_dataset', 'AblationResult', 'mean_ablation',
-           'plot_ablation', 'token_maps', 'segmentation_maps', 'evaluate_segmentation', 'direct_effects',
-           'plot_direct_effects', 'cmd_decompose', 'cmd_segment']
+__all__ = ['LN_MODES', 'SEG_METHODS', 'cls_attention_parts', 'cls_attention', 'resid_terms', 'ln_post_map', 'apply_ln_post',
+           'Decomposition', 'cat_decompositions', 'decompose', 'dataset_id', 'decompose_dataset', 'AblationResult',
+           'mean_ablation', 'plot_ablation', 'token_maps', 'SegmentationMaps', 'segmentation_maps',
+           'SegmentationScores', 'evaluate_segmentation', 'direct_effects', 'plot_direct_effects', 'map_file_name',
+           'cmd_decompose', 'cmd_segment', 'class_names', 'prompt_templates', 'labelled_folder', 'cmd_ablate']
 
 # %% ../nbs/03_decompose.ipynb #313aff5f
 def cls_attention_parts(
@@ -46,13 +48,16 @@ def cls_attention(
     return torch.einsum('bhc,dhc->bhd', torch.einsum('bht,bthc->bhc', a, v), Wo)
 
 # %% ../nbs/03_decompose.ipynb #bb1d3765
+class _LayerRangeError(UserError, IndexError): "A layer index outside the tower (a user's mistake, and an `IndexError`)."
+
 def _head_layers(layers, L:int)->tuple:
     "Normalise a layer selection to a sorted tuple of indices in `0…L-1` (negative indices count from the end)."
     if layers is None: return tuple(range(L))
+    if isinstance(layers, (int, np.integer)): layers = [layers]
     out = set()
     for l in layers:
         l = int(l)
-        if not -L <= l < L: raise IndexError(f"Layer {l} out of range for a tower with {L} layers")
+        if not -L <= l < L: raise _LayerRangeError(f"Layer {l} out of range for a tower with {L} layers (0…{L-1}, or −{L}…−1)")
         out.add(l % L)
     return tuple(sorted(out))
 
@@ -123,7 +128,7 @@ def ln_post_map(
     ln_mode:str='split',   # 'split' (the paper's equal split of μ and β) or 'centre' (per-component centring)
 ):                         # `f(terms [B, …, d], share) -> [B, …, d_out]`
     "The frozen final LayerNorm, the projection and 1/‖e‖ as a function of a term and its share."
-    if ln_mode not in LN_MODES: raise ValueError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
+    if ln_mode not in LN_MODES: raise UserError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
     v = clip.vision; ln = v.ln_post; xf = resid.float(); B = xf.shape[0]
     gamma = ln.weight.detach().float() if ln.weight is not None else xf.new_ones(v.width)
     beta = ln.bias.detach().float() if ln.bias is not None else xf.new_zeros(v.width)
@@ -159,16 +164,20 @@ class Decomposition:
     `embed` `[B, d]`: the embedding term; `mlps` `[B, L, d]`; `attn` `[B, L, d]`: each layer's attention;
     `heads` `[B, L', H, d]`, or `[B, L', T, H, d]` when `spatial`, for the `L'` layers in `layers`;
     `cls` `[B, L, d]`: each layer's CLS→CLS piece (token 0, summed over heads; part of `heads`);
-    `embedding` `[B, d]`: the model's own normalised embedding; `norm` `[B]`: ‖e‖."""
+    `embedding` `[B, d]`: the model's own normalised embedding; `norm` `[B]`: ‖e‖; `ids`: one id per image (relative
+    paths for a folder), so rows can be joined back to the user's files; unreadable images skipped are in `skipped`."""
     embed:torch.Tensor; mlps:torch.Tensor; heads:torch.Tensor; cls:torch.Tensor
     embedding:torch.Tensor; norm:torch.Tensor
     spatial:bool=False; ln_mode:str='split'; provenance:dict=field(default_factory=dict)
     attn:torch.Tensor|None=None      # per-layer attention (default: the sum of `heads`, which must then cover all layers)
-    layers:tuple|None=None           # the layers `heads` covers (default: all)
+    layers:tuple|None=None           # the layers `heads` covers, real indices (default: all)
+    ids:list|None=None               # one id per image (default: '0', '1', …)
     def __post_init__(self):
         self.layers = _head_layers(self.layers, self.mlps.shape[1])
         if self.heads.shape[1] != len(self.layers):
             raise ValueError(f"heads covers {self.heads.shape[1]} layers but layers={self.layers}")
+        self.ids = [str(i) for i in range(self.n)] if self.ids is None else [str(i) for i in self.ids]
+        if len(self.ids) != self.n: raise ValueError(f"{len(self.ids)} ids for {self.n} images")
         if self.attn is None:
             if len(self.layers) != self.n_layers: raise ValueError("attn is needed when heads covers only some layers")
             self.attn = self.head_terms().sum(2)
@@ -178,6 +187,10 @@ class Decomposition:
     def n_layers(self)->int: return self.mlps.shape[1]
     @property
     def n_heads(self)->int: return self.heads.shape[-2]
+    @property
+    def skipped(self)->dict:
+        "Unreadable images left out of this decomposition: id → reason."
+        return dict((self.provenance.get('source') or {}).get('skipped') or {})
     def head_terms(self)->torch.Tensor:
         "`[B, L', H, d]` per-head contributions (token axis summed) of the layers in `layers`."
         return self.heads.sum(2) if self.spatial else self.heads
@@ -201,7 +214,8 @@ class Decomposition:
         rows = [('embed', 'B, d', self.embed), ('mlps', 'B, L, d', self.mlps), ('attn', 'B, L, d', self.attn),
                 ('heads', hs, self.heads), ('cls', 'B, L, d', self.cls), ('embedding', 'B, d', self.embedding)]
         body = '\n'.join(f"  {n:<10}[{s}]".ljust(28) + f"{tuple(t.shape)}" + (lay if n == 'heads' else '') for n, s, t in rows)
-        return (f"Decomposition of {self.n} images by {self.provenance.get('model', '?')!r}: {self.n_layers} layers × "
+        sk = f" ({len(self.skipped)} unreadable skipped)" if self.skipped else ''
+        return (f"Decomposition of {self.n} images{sk} by {self.provenance.get('model', '?')!r}: {self.n_layers} layers × "
                 f"{self.n_heads} heads, spatial={self.spatial}, ln_mode={self.ln_mode!r}, dtype {self.embed.dtype}\n{body}\n"
                 f"  max relative error of the sum: {self.error:.1e}")
 
@@ -230,8 +244,16 @@ def components(self:Decomposition)->tuple:
     stack = torch.cat([self.embed[:, None], self.mlps, self.attn[:, rest], self.head_terms().flatten(1, 2)], 1)
     return stack, self.labels
 
-def _like(d:Decomposition, **t)->Decomposition:
-    return Decomposition(**t, spatial=d.spatial, ln_mode=d.ln_mode, provenance=dict(d.provenance), layers=d.layers)
+def _like(d:Decomposition, ids=None, **t)->Decomposition:
+    return Decomposition(**t, spatial=d.spatial, ln_mode=d.ln_mode, provenance=dict(d.provenance), layers=d.layers,
+                         ids=d.ids if ids is None else ids)
+
+def _positions(i, n:int)->torch.Tensor:
+    "Row positions selected by an index, slice, list, array or mask."
+    if isinstance(i, (int, np.integer)): i = [int(i)]
+    if isinstance(i, (list, tuple)) and len(i) == 0: return torch.zeros(0, dtype=torch.long)
+    if isinstance(i, slice): return torch.arange(n)[i]
+    return torch.arange(n)[i if isinstance(i, torch.Tensor) else torch.as_tensor(np.asarray(i))]
 
 @patch
 def to(self:Decomposition, *args, **kw)->Decomposition:
@@ -240,106 +262,183 @@ def to(self:Decomposition, *args, **kw)->Decomposition:
 
 @patch
 def __getitem__(self:Decomposition, i)->Decomposition:
-    "Select images (an index, slice, list or mask)."
-    i = [i] if isinstance(i, int) else i
-    return _like(self, **{f: getattr(self, f)[i] for f in _FIELDS})
+    "Select images (an index, slice, list or mask); their ids come along."
+    p = _positions(i, self.n)
+    return _like(self, ids=[self.ids[j] for j in p.tolist()], **{f: getattr(self, f)[p] for f in _FIELDS})
 
 def cat_decompositions(decs:Sequence[Decomposition])->Decomposition:
     "Concatenate decompositions of the same model and mode along the image axis."
-    if not decs: raise ValueError("No decompositions given")
+    if not decs: raise UserError("No decompositions given")
     d0 = decs[0]
     if any((d.spatial, d.ln_mode, d.layers) != (d0.spatial, d0.ln_mode, d0.layers) for d in decs):
-        raise ValueError("Decompositions differ in mode (spatial, ln_mode or layers)")
-    return _like(d0, **{f: torch.cat([getattr(d, f) for d in decs]) for f in _FIELDS})
+        raise UserError("Decompositions differ in mode (spatial, ln_mode or layers)")
+    return _like(d0, ids=[i for d in decs for i in d.ids], **{f: torch.cat([getattr(d, f) for d in decs]) for f in _FIELDS})
 
 @patch
 def save(self:Decomposition, path:str|Path)->Path:
-    "Save to a safetensors file (tensors) with the mode, layers and provenance in its metadata."
+    "Save to a safetensors file (tensors) with the mode, layers, image ids and provenance in its metadata."
     from safetensors.torch import save_file
     meta = dict(spatial=str(self.spatial), ln_mode=self.ln_mode, layers=json.dumps(list(self.layers)),
-                provenance=json.dumps(self.provenance, default=str))
+                provenance=json.dumps(self.provenance, default=str), ids=json.dumps(self.ids))
     save_file({f: getattr(self, f).contiguous() for f in _FIELDS}, str(path), metadata=meta); return Path(path)
 
 @patch(cls_method=True)
 def load(cls:Decomposition, path:str|Path)->Decomposition:
-    "Load a decomposition saved with `save`."
+    "Load a decomposition saved with `save` (files from before ids were saved load with ids '0', '1', …)."
     from safetensors import safe_open
     with safe_open(str(path), 'pt') as f:
         meta = f.metadata(); t = {k: f.get_tensor(k) for k in f.keys()}
     layers = json.loads(meta['layers']) if 'layers' in meta else None
     return cls(**t, spatial=meta['spatial'] == 'True', ln_mode=meta['ln_mode'], provenance=json.loads(meta['provenance']),
-               layers=layers)
+               layers=layers, ids=json.loads(meta['ids']) if 'ids' in meta else None)
+
+# %% ../nbs/03_decompose.ipynb #a1c3e0d2
+@patch
+def head_index(
+    self:Decomposition,
+    layers:Sequence[int]|int|None=None, # real layer indices (negative count from the end; None: every layer of the tower)
+    need:str='this',                    # what needs them, for the error message
+)->list:                                # the positions of `layers` along the `heads` axis
+    "Where the head pieces of `layers` sit in `heads`; a `UserError` names the layers this decomposition does not hold."
+    want = _head_layers(layers, self.n_layers)
+    miss = [l for l in want if l not in self.layers]
+    if miss:
+        raise UserError(f"Layers {miss} have no head pieces in this decomposition (it holds layers {list(self.layers)}), "
+                        f"and {need} needs them: decompose with layers={list(want)} (or layers=None for all)")
+    return [self.layers.index(l) for l in want]
+
 
 # %% ../nbs/03_decompose.ipynb #cabe1e5c
+def _provenance(clip:ClipModel, spatial:bool, ln_mode:str, keep:tuple)->dict:
+    v = clip.vision
+    return dict(model=clip.info.name, library=clip.library, arch=clip.info.arch, pretrained=clip.info.pretrained,
+                sha256=clip.info.sha256, spatial=spatial, ln_mode=ln_mode, head_layers=list(keep), dtype=str(clip.dtype),
+                n_layers=v.n_layers, n_heads=v.n_heads, n_tokens=v.n_tokens)
+
+def _terms(clip:ClipModel, ims:Images, keep:tuple, spatial:bool, ln_mode:str, bs:int, show):
+    "Per batch of `ims`: (indices, ids, the decomposition's fields on the CPU); computed on the model's device."
+    for idx, ids, b in ims.batches(bs, 'decompose', show):
+        p = resid_terms(clip, clip.pixels(b), spatial, keep, ln_mode)
+        yield idx, ids, {k: t.cpu() for k, t in p.items()}
+
 def decompose(
     clip:ClipModel,                  # the model (open_clip or HF, a ViT image tower)
-    images,                          # PIL images, arrays, paths, scenes, or a preprocessed batch `[B, 3, H, W]`
+    images,                          # any image source: a folder, paths, PIL images, arrays, scenes, a dataset, an iterable, or a tensor `[B, 3, H, W]`
     spatial:bool=False,              # keep the source-token axis of the head terms?
     ln_mode:str='split',             # 'split': the paper's equal split of LN_post's mean and bias; 'centre': per-component
     layers:Sequence[int]|None=None,  # layers whose head (token) pieces are kept (default: all; negative counts from the end)
     bs:int=32,                       # images per forward pass
-    progress_bar:bool|None=None,     # progress bar over batches (default: for ≥ 256 images)
-)->Decomposition:                    # components summing to the normalised embeddings
+    progress_bar:bool|None=None,     # progress bar over images (default: for ≥ 256 images)
+    skip_bad:bool=False,             # skip unreadable images with a warning (listed in `skipped`) instead of raising
+)->Decomposition:                    # components summing to the normalised embeddings, on the CPU, with the images' ids
     "Decompose the normalised image embeddings of `images` into direct contributions (exact sum)."
-    if ln_mode not in LN_MODES: raise ValueError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
+    if ln_mode not in LN_MODES: raise UserError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
     v = clip.vision                                                     # raises NotSupportedError for non-ViT towers
     keep = _head_layers(layers, v.n_layers)
-    if isinstance(images, torch.Tensor):
-        if images.ndim == 3: images = images[None]
-        if images.ndim != 4: clip.pixels(images)                        # raises the core's shape error
-    n = len(images)
-    if n == 0: raise ValueError("No images given")
-    outs = []
-    show = progress_bar if progress_bar is not None else n >= 256
-    for ch in progress(chunks(images, bs), math.ceil(n/bs), 'decompose', show):
-        p = resid_terms(clip, clip.pixels(ch), spatial, keep, ln_mode)
-        outs.append({k: t.cpu() for k, t in p.items()})
+    if isinstance(images, torch.Tensor) and images.ndim not in (3, 4): clip.pixels(images)   # the core's shape error
+    ims = as_images(images, skip_bad=skip_bad)
+    n = None if ims.kind == 'iterable' else len(ims)
+    if n == 0: raise UserError("No images given")
+    outs, ids = [], []
+    for _, bid, t in _terms(clip, ims, keep, spatial, ln_mode, bs, progress_bar if progress_bar is not None else (n or 0) >= 256):
+        outs.append(t); ids += bid
+    if not outs: raise UserError(f"No readable images: all {len(ims.skipped)} were skipped ({next(iter(ims.skipped.items()), '')})")
     t = outs[0] if len(outs) == 1 else {k: torch.cat([o[k] for o in outs]) for k in outs[0]}   # no copy for one batch
-    prov = dict(model=clip.info.name, library=clip.library, arch=clip.info.arch, pretrained=clip.info.pretrained,
-                sha256=clip.info.sha256, spatial=spatial, ln_mode=ln_mode, head_layers=list(keep), dtype=str(clip.dtype),
-                n_layers=v.n_layers, n_heads=v.n_heads, n_tokens=v.n_tokens)
-    return Decomposition(**t, spatial=spatial, ln_mode=ln_mode, provenance=prov, layers=keep)
+    prov = dict(_provenance(clip, spatial, ln_mode, keep), source=ims.provenance())
+    return Decomposition(**t, spatial=spatial, ln_mode=ln_mode, provenance=prov, layers=keep, ids=ids)
+
 
 # %% ../nbs/03_decompose.ipynb #ebf416cc
 def dataset_id(images)->dict:
-    "What identifies a dataset: its provenance if it has one, else a hash of its paths (or pixels)."
-    if hasattr(images, 'provenance'): return dict(images.provenance)
-    if hasattr(images, 'paths'): items = [str(p) for p in images.paths]
-    else: items = list(images)
+    "What identifies a dataset: its provenance if it has one, else a hash of its paths (or fingerprint, or pixels)."
+    src = images.source if isinstance(images, Images) else images
+    prov = getattr(src, 'provenance', None)
+    if isinstance(prov, dict): return dict(prov)                       # a ShapesWorld
     h = hashlib.sha256()
-    for it in items:
-        if isinstance(it, (str, Path)): h.update(str(it).encode())
-        elif isinstance(it, torch.Tensor): h.update(it.detach().cpu().numpy().tobytes())
-        else: h.update(np.asarray(to_pil(it)).tobytes())
-    return dict(n=len(items), sha256=h.hexdigest()[:16])
+    if hasattr(src, 'paths'):                                          # our ImageFolder
+        for p in src.paths: h.update(str(p).encode())
+        return dict(n=len(src.paths), sha256=h.hexdigest()[:16])
+    fp = getattr(src, '_fingerprint', None)                            # a Hugging Face `datasets` split
+    if isinstance(fp, str): return dict(n=len(src), fingerprint=fp)
+    ims = as_images(images)
+    if ims.kind == 'iterable': raise UserError("A one-pass iterable cannot be identified for a cache; pass a folder, a list or a dataset")
+    samples = getattr(src, 'samples', None)                            # a torchvision ImageFolder
+    if ims.kind == 'tensor': h.update(ims.source.detach().cpu().numpy().tobytes())
+    elif ims.kind in ('folder', 'files'):
+        for p in ims.source: h.update(str(p).encode())
+    elif isinstance(samples, list) and len(samples) == len(ims):
+        for s in samples: h.update(str(s[0] if isinstance(s, (tuple, list)) else s).encode())
+    else:
+        for i in range(len(ims)):
+            try:
+                it = image_of(ims.source[i])
+                if isinstance(it, (str, Path)): h.update(str(it).encode()); continue
+                x = ims[i]
+            except BadImageError as e: h.update(f"unreadable:{e.reason}".encode()); continue
+            h.update(x.detach().cpu().numpy().tobytes() if isinstance(x, torch.Tensor) else np.asarray(x).tobytes())
+    return dict(n=len(ims), sha256=h.hexdigest()[:16])
+
+class _Picked:
+    "The items at `idx` of a sequence, fetched only when asked for."
+    def __init__(self, seq, idx): self.seq, self.idx = seq, list(idx)
+    def __len__(self): return len(self.idx)
+    def __getitem__(self, j): return self.seq[self.idx[j]]
+
+def _lazy_subset(ims:Images, idx:Sequence[int])->Images:
+    "The images at `idx` of `ims`, ids kept, read lazily (nothing is decoded until its batch is read)."
+    src = ims.source[list(idx)] if ims.kind == 'tensor' else _Picked(ims.source, idx)
+    out = Images(src, skip_bad=ims.skip_bad, ids=[ims.ids[i] for i in idx], workers=ims.workers); out.root = ims.root
+    return out
+
+def _field_shapes(clip:ClipModel, keep:tuple, spatial:bool)->dict:
+    "Per-image shapes of the decomposition's fields (for the rows of unreadable images in a cache shard)."
+    v = clip.vision; d, L, H, T = v.embed_dim, v.n_layers, v.n_heads, v.n_tokens
+    return dict(embed=(d,), mlps=(L, d), attn=(L, d), heads=(len(keep),) + ((T,) if spatial else ()) + (H, d), cls=(L, d),
+                embedding=(d,), norm=())
 
 def decompose_dataset(
     clip:ClipModel,                  # the model
-    images,                          # a sequence of images (ShapesWorld, ImageFolder, paths, PIL images, scenes)
+    images,                          # any image source with a length (a folder, ImageFolder, ShapesWorld, paths, a dataset)
     root:str|Path|None=None,         # cache folder (None: compute in memory, no cache)
     spatial:bool=False,              # keep the token axis (large: [N, L, T, H, d])
     ln_mode:str='split',             # LayerNorm treatment, see `decompose`
-    layers:Sequence[int]|None=None,  # layers whose head pieces are kept (default: all)
+    layers:Sequence[int]|None=None,  # layers whose head pieces are kept (default: all; e.g. [-4, -3, -2, -1] saves memory)
     bs:int=32,                       # images per forward pass
     shard_size:int=512,              # images per cache shard
     progress_bar:bool|None=None,     # progress bar over shards
+    skip_bad:bool=False,             # skip unreadable images with a warning (their ids and reasons go to `skipped`)
 )->Decomposition:
     "Decompose a whole dataset, shard by shard, through a resumable cache."
     import clip_explain
+    if ln_mode not in LN_MODES: raise UserError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
     keep = _head_layers(layers, clip.vision.n_layers)
-    items = [str(p) for p in images.paths] if hasattr(images, 'paths') else images
+    ims = as_images(images, skip_bad=skip_bad)
+    if ims.kind == 'iterable':
+        if root is not None: raise UserError("A resumable cache needs a source with a length (a folder, a list or a dataset), not a one-pass iterable")
+        return decompose(clip, ims, spatial, ln_mode, keep, bs, progress_bar, skip_bad)
+    n = len(ims)
+    if n == 0: raise UserError("No images given")
+    data = dataset_id(ims)
     cfg = dict(kind='decomposition', model=model_key(clip), spatial=spatial, ln_mode=ln_mode, head_layers=list(keep),
-               fields=list(_FIELDS), data=dataset_id(images), version=clip_explain.__version__)
-    def run(chunk):
-        d = decompose(clip, chunk, spatial=spatial, ln_mode=ln_mode, layers=keep, bs=bs, progress_bar=False)
-        return {f: getattr(d, f) for f in _FIELDS}
-    out = cached_map(run, items, root, cfg, 'decompose', shard_size, progress_bar)
-    v = clip.vision
-    prov = dict(model=clip.info.name, library=clip.library, arch=clip.info.arch, pretrained=clip.info.pretrained,
-                sha256=clip.info.sha256, spatial=spatial, ln_mode=ln_mode, head_layers=list(keep), dtype=str(clip.dtype),
-                n_layers=v.n_layers, n_heads=v.n_heads, n_tokens=v.n_tokens, data=cfg['data'])
-    return Decomposition(**{f: torch.from_numpy(np.array(out[f])) for f in _FIELDS}, spatial=spatial, ln_mode=ln_mode,
-                         provenance=prov, layers=keep)
+               fields=list(_FIELDS) + ['bad'], data=data, version=clip_explain.__version__)
+    def run(idx):
+        sub = _lazy_subset(ims, idx); rows = None
+        for j, _, t in _terms(clip, sub, keep, spatial, ln_mode, bs, False):
+            if rows is None: rows = {f: t[f].new_zeros((len(idx),) + t[f].shape[1:]) for f in _FIELDS}
+            for f in _FIELDS: rows[f][j] = t[f]
+        if rows is None: rows = {f: torch.zeros((len(idx),) + s) for f, s in _field_shapes(clip, keep, spatial).items()}
+        return dict(rows, bad=np.array([sub.skipped.get(i, '') for i in sub.ids]))   # '' = read; else why not
+    out = cached_map(run, list(range(n)), root, cfg, 'decompose', shard_size, progress_bar)
+    bad = np.asarray(out['bad']); ok = bad == ''
+    skipped = {ims.ids[i]: str(bad[i]) for i in np.flatnonzero(~ok)}
+    if skipped and not skip_bad:                                       # recorded in the cache by an earlier skip_bad run
+        i = int(np.flatnonzero(~ok)[0]); raise BadImageError(ims.root/ims.ids[i] if ims.root else ims.ids[i], bad[i])
+    if not ok.any(): raise UserError(f"No readable images: all {n} were skipped")
+    sel = np.flatnonzero(ok)
+    t = {f: torch.from_numpy(np.ascontiguousarray(out[f] if ok.all() else out[f][sel])) for f in _FIELDS}
+    prov = dict(_provenance(clip, spatial, ln_mode, keep), data=data, source=dict(ims.provenance(), n_skipped=len(skipped), skipped=skipped))
+    return Decomposition(**t, spatial=spatial, ln_mode=ln_mode, provenance=prov, layers=keep, ids=[ims.ids[i] for i in sel])
+
 
 # %% ../nbs/03_decompose.ipynb #b9c78ffb
 @dataclass
@@ -371,8 +470,8 @@ def mean_ablation(
 )->AblationResult:
     "Zero-shot accuracy under the paper's mean-ablations."
     y = torch.as_tensor(labels); W = classifier.float()
-    if len(y) != dec.n: raise ValueError(f"{len(y)} labels for {dec.n} images")
-    if W.shape[0] != dec.embed.shape[-1]: raise ValueError(f"Classifier dimension {W.shape[0]} ≠ embedding {dec.embed.shape[-1]}")
+    if len(y) != dec.n: raise UserError(f"{len(y)} labels for {dec.n} images")
+    if W.shape[0] != dec.embed.shape[-1]: raise UserError(f"Classifier dimension {W.shape[0]} ≠ embedding {dec.embed.shape[-1]}")
     src = means_from or dec
     E, M, A, C0 = dec.embed, dec.mlps, dec.attn, dec.cls
     mE, mM, mA, mC0 = src.embed.mean(0), src.mlps.mean(0), src.attn.mean(0), src.cls.mean(0)
@@ -413,59 +512,105 @@ def token_maps(
     heads:Sequence[int]|None=None, # heads to sum (default: all)
 )->torch.Tensor:                   # `[B, K, g, g]` patch maps (CLS token dropped)
     "Per-patch contributions to the cosine similarity with each text."
-    if not dec.spatial: raise ValueError("token_maps needs a spatial decomposition: decompose(..., spatial=True)")
+    if not dec.spatial: raise UserError("token_maps needs a spatial decomposition: decompose(..., spatial=True)")
     t = text_emb[None] if text_emb.ndim == 1 else text_emb
-    if t.shape[-1] != dec.heads.shape[-1]: raise ValueError(f"Text dimension {t.shape[-1]} ≠ embedding {dec.heads.shape[-1]}")
+    if t.shape[-1] != dec.heads.shape[-1]: raise UserError(f"Text dimension {t.shape[-1]} ≠ embedding {dec.heads.shape[-1]}")
     h = dec.heads
-    if layers is not None:
-        miss = [l for l in _head_layers(layers, dec.n_layers) if l not in dec.layers]
-        if miss: raise ValueError(f"Layers {miss} have no head pieces in this decomposition (it keeps {list(dec.layers)})")
-        h = h[:, [dec.layers.index(l) for l in _head_layers(layers, dec.n_layers)]]
+    if layers is not None: h = h[:, dec.head_index(layers, 'token_maps')]
     if heads is not None: h = h[..., list(heads), :]
     tok = h.sum((1, 3))[:, 1:]                                              # [B, T-1, d]
     g = int(round(math.sqrt(tok.shape[1])))
     return (tok @ t.float().T).permute(0, 2, 1).reshape(tok.shape[0], -1, g, g)
 
 # %% ../nbs/03_decompose.ipynb #f34a915a
+SEG_METHODS = ('decomposition', 'patch_similarity')
+
+def _segment_batches(clip:ClipModel, ims:Images, classifier:torch.Tensor, method:str, size:int|None, bs:int, show):
+    "Per batch of `ims`: (indices, ids, maps `[b, size, size]`, predicted classes `[b]`), computed on the model's device, returned on the CPU."
+    if method not in SEG_METHODS: raise UserError(f"Unknown segmentation method {method!r}: one of {SEG_METHODS}")
+    v = clip.vision; W = torch.as_tensor(classifier).float().to(clip.device); size = size or v.image_size
+    if W.ndim != 2 or W.shape[0] != v.embed_dim: raise UserError(f"Classifier must be [{v.embed_dim}, C], got {tuple(W.shape)}")
+    for idx, ids, b in ims.batches(bs, 'segment', show):
+        x = clip.pixels(b)
+        if method == 'decomposition':
+            t = resid_terms(clip, x, spatial=True, ln_mode='split')
+            tok = t['heads'].sum((1, 3))[:, 1:]                                  # [B, T-1, d] per-patch direct contributions
+            pred = (t['embedding'] @ W).argmax(1)
+        else:
+            L = v.n_layers
+            e, c = clip.run_with_cache(x, names=[f'resid_post.{L-1}'], stop_early=False)
+            with torch.no_grad(): tok = F.normalize(v.ln_post(c[f'resid_post.{L-1}'][:, 1:]).float() @ v.proj.float(), dim=-1)
+            pred = (F.normalize(e.float(), dim=-1) @ W).argmax(1)
+        s = tok @ W                                                              # [B, T-1, C]
+        s = s[torch.arange(len(pred), device=s.device), :, pred] - s.mean(-1)
+        g = int(round(math.sqrt(s.shape[1])))
+        up = upsample_map(s.view(-1, g, g), size)
+        yield idx, ids, torch.stack([normalize_map(m) for m in up]).cpu(), pred.cpu()
+
+
+# %% ../nbs/03_decompose.ipynb #b2d4f0a1
+class SegmentationMaps(tuple):
+    "`(maps [B, size, size] in [0, 1], predicted classes [B])` (unpacks as a pair), with the images' `ids` and `skipped` ones."
+    def __new__(cls, maps, preds, ids=None, skipped=None):
+        self = super().__new__(cls, (maps, preds))
+        self.ids = list(ids) if ids is not None else [str(i) for i in range(len(maps))]
+        self.skipped = dict(skipped or {})
+        return self
+    @property
+    def maps(self)->torch.Tensor: return self[0]
+    @property
+    def preds(self)->torch.Tensor: return self[1]
+
 def segmentation_maps(
     clip:ClipModel,               # the model
-    images,                       # images
+    images,                       # any image source (a folder, paths, PIL images, scenes, a dataset, a tensor)
     classifier:torch.Tensor,      # `[d, C]` class weights
     method:str='decomposition',   # 'decomposition' (TextSpan's) or 'patch_similarity' (baseline)
     size:int|None=None,           # output size (default: the model's input size)
     bs:int=16,                    # batch size
-)->tuple:                         # (maps `[B, size, size]` in [0, 1], predicted classes `[B]`)
+    skip_bad:bool=False,          # skip unreadable images with a warning (listed in `skipped`) instead of raising
+    progress_bar:bool|None=None,  # progress bar over images (default: for ≥ 256 images)
+)->SegmentationMaps:              # (maps `[B, size, size]` in [0, 1], predicted classes `[B]`) on the CPU, with ids
     "Zero-shot segmentation heat maps for the predicted class."
-    W = classifier.float(); size = size or clip.vision.image_size
-    maps, preds = [], []
-    for ch in chunks(images, bs):
-        x = clip.pixels(ch)
-        if method == 'decomposition':
-            dec = decompose(clip, x, spatial=True)
-            tok = dec.heads.sum((1, 3))[:, 1:]                               # [B, T-1, d]
-            pred = (dec.embedding @ W).argmax(1)
-        elif method == 'patch_similarity':
-            v = clip.vision; L = v.n_layers
-            e, c = clip.run_with_cache(x, names=[f'resid_post.{L-1}'], stop_early=False)
-            with torch.no_grad(): tok = F.normalize(v.ln_post(c[f'resid_post.{L-1}'][:, 1:]).float() @ v.proj.float(), dim=-1)
-            pred = (F.normalize(e.float(), dim=-1) @ W).argmax(1)
-        else: raise ValueError(f"Unknown method {method!r}: 'decomposition' or 'patch_similarity'")
-        s = tok @ W                                                          # [B, T-1, C]
-        s = s[torch.arange(len(pred)), :, pred] - s.mean(-1)
-        g = int(round(math.sqrt(s.shape[1])))
-        up = upsample_map(s.view(-1, g, g), size)
-        maps.append(torch.stack([normalize_map(m) for m in up])); preds.append(pred)
-    return torch.cat(maps), torch.cat(preds)
+    ims = as_images(images, skip_bad=skip_bad)
+    maps, preds, ids = [], [], []
+    for _, bid, m, p in _segment_batches(clip, ims, classifier, method, size, bs, progress_bar):
+        maps.append(m); preds.append(p); ids += bid
+    if not maps: raise UserError("No images given" if not ims.skipped else f"No readable images: all {len(ims.skipped)} were skipped")
+    return SegmentationMaps(torch.cat(maps), torch.cat(preds), ids, ims.skipped)
 
-def evaluate_segmentation(clip, images, masks, classifier, method:str='decomposition', bs:int=16)->dict:
-    "Pixel accuracy, mIoU and mAP of `segmentation_maps` against ground-truth masks (resized to the maps, nearest)."
-    maps, _ = segmentation_maps(clip, images, classifier, method, bs=bs)
-    meter = SegmentationMeter()
-    for m, gt in zip(maps, masks):
-        gt = np.asarray(gt).astype(bool)
-        if gt.shape != tuple(m.shape): gt = np.asarray(Image.fromarray(gt).resize(tuple(m.shape[::-1]), Image.NEAREST))
-        meter.update(m, gt)
-    return meter.result()
+
+# %% ../nbs/03_decompose.ipynb #b2d4f0a2
+def _score(meter:SegmentationMeter, m:torch.Tensor, mask):
+    "Add one map to `meter`, its mask resized to the map (nearest) when they differ."
+    gt = np.asarray(mask).astype(bool)
+    if gt.shape != tuple(m.shape): gt = np.asarray(Image.fromarray(gt).resize(tuple(m.shape[::-1]), Image.NEAREST))
+    meter.update(m, gt)
+
+class SegmentationScores(dict):
+    "Pixel accuracy, mIoU and mAP (a dict), with `provenance`: method, images scored, skipped ones."
+    def __init__(self, scores:dict, provenance:dict): super().__init__(scores); self.provenance = provenance
+
+def evaluate_segmentation(
+    clip:ClipModel,               # the model
+    images,                       # any image source
+    masks,                        # one boolean mask per image of `images` (same order; resized to the maps, nearest)
+    classifier:torch.Tensor,      # `[d, C]` class weights
+    method:str='decomposition',   # 'decomposition' or 'patch_similarity'
+    bs:int=16,                    # batch size
+    skip_bad:bool=False,          # skip unreadable images (and their masks) with a warning instead of raising
+    progress_bar:bool|None=None,  # progress bar over images
+)->SegmentationScores:
+    "Pixel accuracy, mIoU and mAP of `segmentation_maps` against ground-truth masks, accumulated batch by batch."
+    ims = as_images(images, skip_bad=skip_bad)
+    if ims.kind != 'iterable' and hasattr(masks, '__len__') and len(masks) != len(ims):
+        raise UserError(f"{len(masks)} masks for {len(ims)} images")
+    meter, n = SegmentationMeter(), 0
+    for idx, _, maps, _ in _segment_batches(clip, ims, classifier, method, None, bs, progress_bar):
+        for i, m in zip(idx, maps): _score(meter, m, masks[i]); n += 1
+    if not n: raise UserError("No images given" if not ims.skipped else f"No readable images: all {len(ims.skipped)} were skipped")
+    return SegmentationScores(meter.result(), dict(method=method, n_images=n, n_skipped=len(ims.skipped), skipped=dict(ims.skipped)))
+
 
 # %% ../nbs/03_decompose.ipynb #635c7f58
 def direct_effects(
@@ -505,47 +650,76 @@ def plot_direct_effects(
 # %% ../nbs/03_decompose.ipynb #c1a4ff5f
 from .cli import cli_command, tour_section, _fig
 
-def _images_from(args):
-    from clip_explain.data import ImageFolder, ShapesWorld
-    return ImageFolder(args.images) if args.images else ShapesWorld(args.n, seed=args.seed)
+def _images_from(args, skip_bad:bool|None=None)->Images:
+    "`--images DIR` (every image in it), or with no folder the seeded shapes world of `--n` scenes."
+    from clip_explain.data import ShapesWorld
+    src = args.images if args.images else ShapesWorld(args.n, seed=args.seed)
+    return as_images(src, skip_bad=args.skip_bad if skip_bad is None else skip_bad)
+
+def _report_skipped(skipped:dict):
+    if skipped: print(f"skipped {len(skipped)} unreadable image(s): " + '; '.join(f"{k} ({v})" for k, v in list(skipped.items())[:5]) +
+                      (' …' if len(skipped) > 5 else ''), file=sys.stderr)
+
+def map_file_name(image_id:str, suffix:str='.png')->str:
+    "The file name of an output written for one image: its id (relative path) with `/` → `__`, plus `suffix`."
+    return str(image_id).replace('\\', '/').strip('/').replace('/', '__') + suffix
 
 @cli_command('decompose', 'decompose image embeddings into layer/head/token contributions (saved as safetensors)')
 def cmd_decompose(args):
     from clip_explain.cli import _clip_from
     clip = _clip_from(args); images = _images_from(args)
-    dec = decompose_dataset(clip, images, root=args.cache, spatial=args.spatial, ln_mode=args.ln_mode, bs=args.bs, progress_bar=True)
-    dec.save(args.out); print(dec); print(f"saved {args.out}")
+    dec = decompose_dataset(clip, images, root=args.cache, spatial=args.spatial, ln_mode=args.ln_mode, layers=args.layers,
+                            bs=args.bs, progress_bar=True, skip_bad=args.skip_bad)
+    dec.save(args.out); print(dec); _report_skipped(dec.skipped)
+    print(f"saved {args.out} ({dec.n} images, their ids in the file; load with Decomposition.load)")
     return dec
+def _source_args(p, n:int):
+    p.add_argument('--images', default=None, help='image folder: every image under it is processed (default: a seeded shapes world)')
+    p.add_argument('--n', type=int, default=n, help='number of shapes-world scenes when --images is not given (ignored with --images)')
+    p.add_argument('--seed', type=int, default=0, help='shapes-world seed')
+    p.add_argument('--bs', type=int, default=32, help='images per forward pass')
 def _decompose_args(p):
-    p.add_argument('--images', default=None, help='image folder (default: a seeded shapes world)')
-    p.add_argument('--n', type=int, default=256, help='shapes-world images when --images is not given')
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--spatial', action='store_true'); p.add_argument('--ln-mode', default='split', choices=LN_MODES)
-    p.add_argument('--bs', type=int, default=32); p.add_argument('--cache', default=None, help='resumable cache folder')
+    _source_args(p, 256)
+    p.add_argument('--spatial', action='store_true', help='keep the source-token axis of the head pieces (large)')
+    p.add_argument('--ln-mode', default='split', choices=LN_MODES)
+    p.add_argument('--layers', type=int, nargs='+', default=None,
+                   help='keep the head pieces of these layers only, e.g. --layers -4 -3 -2 -1 (the memory-saving mode; '
+                        'every layer keeps its attention and MLP terms)')
+    p.add_argument('--cache', default=None, help='resumable cache folder')
     p.add_argument('--out', default='decomposition.safetensors')
 cmd_decompose.add_args = _decompose_args
 
-@cli_command('segment', 'zero-shot segmentation heat maps (and scores against shapes-world masks)')
+@cli_command('segment', 'zero-shot segmentation heat maps, one PNG per image named after it, an index, and scores against shapes-world masks')
 def cmd_segment(args):
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     from clip_explain.cli import _clip_from
-    from clip_explain.data import ShapesWorld, world_vocabulary
+    from clip_explain.data import world_vocabulary
     clip = _clip_from(args); out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    classes = Path(args.classes).read_text().split('\n') if args.classes else world_vocabulary()
-    W = clip.zero_shot_classifier([c for c in classes if c.strip()])
-    imgs = _images_from(args)
-    items = [imgs[i][0] if args.images else imgs[i] for i in range(min(len(imgs), args.n))]
-    maps, pred = segmentation_maps(clip, items, W, args.method)
-    for i, (m, it) in enumerate(zip(maps, items)):
-        plt.imsave(out/f'map_{i:04d}.png', m.numpy(), cmap='jet', vmin=0, vmax=1)
-    if not args.images:
-        r = evaluate_segmentation(clip, items, [s.mask for s in items], W, args.method); print(r)
-        (out/'scores.json').write_text(json.dumps(r, indent=1))
-    print(f"wrote {len(maps)} maps to {out}")
+    classes = [c.strip() for c in Path(args.classes).read_text().splitlines() if c.strip()] if args.classes else world_vocabulary()
+    if not classes: raise UserError(f"No class prompts in {args.classes}")
+    W = clip.zero_shot_classifier(classes)
+    ims = _images_from(args)
+    meter = None if args.images else SegmentationMeter()       # the shapes world has exact masks
+    index = {}
+    for idx, ids, maps, preds in _segment_batches(clip, ims, W, args.method, None, args.bs, True):
+        for i, iid, m, p in zip(idx, ids, maps, preds.tolist()):
+            name = map_file_name(iid); plt.imsave(out/name, m.numpy(), cmap='jet', vmin=0, vmax=1)
+            index[iid] = dict(map=name, pred=classes[p])
+            if meter is not None: _score(meter, m, ims.source[i].mask)
+    if not index: raise UserError(f"No readable images: all {len(ims.skipped)} were skipped")
+    meta = dict(model=clip.info.name, pretrained=clip.info.pretrained, method=args.method, n_images=len(index),
+                images=str(args.images) if args.images else f'shapes world (n={args.n}, seed={args.seed})',
+                maps=index, skipped=dict(ims.skipped))
+    if meter is not None:
+        meta['scores'] = r = meter.result(); print(r); (out/'scores.json').write_text(json.dumps(r, indent=1))
+    (out/'index.json').write_text(json.dumps(meta, indent=1)); _report_skipped(ims.skipped)
+    print(f"wrote {len(index)} maps and index.json to {out}")
+    return meta
 def _segment_args(p):
-    _decompose_args(p); p.set_defaults(n=64, out='segment_out')
-    p.add_argument('--method', default='decomposition', choices=['decomposition', 'patch_similarity'])
-    p.add_argument('--classes', default=None, help='text file of class prompts (default: the shapes-world captions)')
+    _source_args(p, 64); p.set_defaults(bs=16)
+    p.add_argument('--method', default='decomposition', choices=list(SEG_METHODS))
+    p.add_argument('--classes', default=None, help='text file of class prompts, one per line (default: the shapes-world captions)')
+    p.add_argument('--out', default='segment_out', help='output folder')
 cmd_segment.add_args = _segment_args
 
 @tour_section(10, 'Decomposition: where the direct effect lives, and segmentation')
@@ -561,3 +735,88 @@ def _tour_decompose(clip, out:Path)->str:
     rows = ''.join(f"<tr><td>{m}</td>" + ''.join(f"<td>{r[k]:.3f}</td>" for k in ('pixel_acc', 'miou', 'map')) + "</tr>" for m, r in seg.items())
     return (f"<p>Reconstruction error {dec.error:.1e}.</p>" + _fig(fig, out, 'ablation.png') +
             f"<pre>{res.table()}</pre><table><tr><th>segmentation</th><th>pixel acc</th><th>mIoU</th><th>mAP</th></tr>{rows}</table>")
+
+# %% ../nbs/03_decompose.ipynb #c3e5a7b2
+def class_names(
+    folders:Sequence[str],   # the class sub-folders, sorted (as `ImageFolder.classes`)
+    spec:str|None=None,      # None: the folder names ('_' → ' '); 'imagenet'; a text file (one name per line); a JSON {folder: name}
+)->list:                     # one class name per folder
+    "Class names for the sorted class sub-folders of a labelled image folder."
+    from clip_explain.data import imagenet_classnames
+    if spec is None: return [c.replace('_', ' ') for c in folders]
+    if spec == 'imagenet': names = imagenet_classnames()
+    else:
+        p = Path(spec).expanduser()
+        if not p.is_file(): raise UserError(f"Class-name file not found: {p}")
+        if p.suffix == '.json':
+            m = json.loads(p.read_text())
+            miss = [c for c in folders if c not in m]
+            if miss: raise UserError(f"{p} names no class for the folders {miss[:5]}")
+            return [str(m[c]) for c in folders]
+        names = [l.strip() for l in p.read_text().splitlines() if l.strip()]
+    if len(names) != len(folders): raise UserError(f"{len(names)} class names ({spec}) for {len(folders)} class sub-folders")
+    return names
+
+def prompt_templates(
+    spec:str='openai',       # 'openai' (CLIP's 80), 'simple' (open_clip's short list), 'none' ('{}'), or a file of templates with '{}'
+)->list:
+    "Prompt templates for a zero-shot classifier."
+    from clip_explain.data import imagenet_templates
+    if spec in ('openai', 'simple'): return imagenet_templates(simple=spec == 'simple')
+    if spec == 'none': return ['{}']
+    p = Path(spec).expanduser()
+    if not p.is_file(): raise UserError(f"Templates: 'openai', 'simple', 'none' or a file of templates; {p} is not a file")
+    ts = [l.strip() for l in p.read_text().splitlines() if l.strip()]
+    if not ts or any('{}' not in t for t in ts): raise UserError(f"Every template in {p} needs one '{{}}' for the class name")
+    return ts
+
+def labelled_folder(
+    root:str|Path,           # a folder of class sub-folders (nested folders below them are fine)
+    classes:str|None=None,   # class names, see `class_names`
+    skip_bad:bool=False,     # skip unreadable images when they are read
+)->tuple:                    # (`Images`, {image id: class index}, class names)
+    "A labelled image folder: the images, each id's class (its first sub-folder), and the class names."
+    from clip_explain.data import ImageFolder
+    folder = ImageFolder(root)
+    loose = [i for i, y in zip(folder.ids, folder.labels) if y < 0]
+    if loose: raise UserError(f"{len(loose)} image(s) directly in {folder.root} (e.g. {loose[0]}) have no class: put every image in a class sub-folder")
+    if len(folder.classes) < 2: raise UserError(f"{folder.root} has {len(folder.classes)} class sub-folder(s); zero-shot classification needs at least 2")
+    return as_images(folder, skip_bad=skip_bad), dict(zip(folder.ids, folder.labels)), class_names(folder.classes, classes)
+
+def _labelled(args)->tuple:
+    "(images, {id: label}, class names, default templates) from `--images DIR`, or single-object shapes scenes (48 captions)."
+    from clip_explain.data import ShapesWorld, WorldConfig, world_vocabulary
+    if args.images: return labelled_folder(args.images, args.classes, args.skip_bad) + ('openai',)
+    world = ShapesWorld(args.n, seed=args.seed, cfg=WorldConfig(version=1)); voc = world_vocabulary()
+    return as_images(world, skip_bad=args.skip_bad), dict(zip(world.ids, (voc.index(s.caption) for s in world))), voc, 'none'
+
+@cli_command('ablate', "the paper's mean-ablation table (Table 1 and the accumulated-ablation curve) on a labelled image folder")
+def cmd_ablate(args)->AblationResult:
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    from clip_explain.cli import _clip_from
+    clip = _clip_from(args); out = Path(args.out)
+    ims, label_of, classes, tdefault = _labelled(args)
+    templates = prompt_templates(args.templates or tdefault)
+    W = clip.zero_shot_classifier(classes, templates)
+    dec = decompose_dataset(clip, ims, root=args.cache, ln_mode=args.ln_mode, layers=[], bs=args.bs, progress_bar=True,
+                            skip_bad=args.skip_bad)
+    res = mean_ablation(dec, W, [label_of[i] for i in dec.ids])
+    out.mkdir(parents=True, exist_ok=True)
+    (out/'ablation.txt').write_text(repr(res) + '\n')
+    (out/'ablation.json').write_text(json.dumps(dict(
+        model=clip.info.name, pretrained=clip.info.pretrained, images=str(args.images) if args.images else 'shapes world',
+        n_images=res.n, n_classes=len(classes), n_templates=len(templates), ln_mode=args.ln_mode, table=res.as_dict(),
+        curve=res.curve, classes=classes, ids=dec.ids, labels=[label_of[i] for i in dec.ids], skipped=dec.skipped), indent=1))
+    fig, ax = plt.subplots(figsize=(5.5, 3.3)); plot_ablation(res, ax=ax, chance=1/len(classes), title=f"{clip.info.name}: {res.n} images")
+    fig.savefig(out/'ablation.png', dpi=110, bbox_inches='tight'); plt.close(fig)
+    print(res); _report_skipped(dec.skipped); print(f"wrote ablation.txt, ablation.json and ablation.png to {out}")
+    return res
+def _ablate_args(p):
+    _source_args(p, 400)
+    p.add_argument('--classes', default=None, help="class names: 'imagenet', a text file (one per line, sorted folder order) or a JSON {folder: name} (default: the folder names)")
+    p.add_argument('--templates', default=None, help="prompt templates: 'openai' (80, the paper's), 'simple', 'none' or a file (default: openai; none for the shapes world)")
+    p.add_argument('--ln-mode', default='split', choices=LN_MODES)
+    p.add_argument('--cache', default=None, help='resumable cache folder')
+    p.add_argument('--out', default='ablation_out', help='output folder')
+cmd_ablate.add_args = _ablate_args
+

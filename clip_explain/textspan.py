@@ -4,14 +4,16 @@
 
 # %% ../nbs/04_textspan.ipynb #1eeb89b4
 from __future__ import annotations
-import json, math
+import json, math, sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 import numpy as np
 import torch
+from fastcore.basics import patch
 from .core import *
 from .decompose import *
+from .inputs import UserError, as_images
 from .data import (parse_caption, COLOURS, SHAPES, SIDES, SIZES, PLACES, shapes_text_bank, description_bank, word_bank,
                                read_text_bank, write_text_bank, imagenet_classnames, imagenet_templates, ShapesWorld,
                                spurious_split, world_vocabulary)
@@ -42,9 +44,11 @@ class HeadSpan:
     indices:list               # their indices in the bank
     variance:list              # fraction of the head's variance explained after each step (non-decreasing)
     step_variance:list         # fraction explained by each step alone
-    recon:torch.Tensor         # [n, d] reconstruction: mean + projection onto the chosen texts' span (float32)
+    recon:torch.Tensor|None    # [n, d] reconstruction of the analysed images: mean + projection onto the chosen texts' span
     total_variance:float       # (1/n) Σ ‖c − c̄‖²
     label:str=''               # e.g. 'L3H1'
+    basis:torch.Tensor|None=None  # [m, d] orthonormal basis of the span of the chosen (deflated, projected) texts
+    mean:torch.Tensor|None=None   # [d] the head's mean contribution c̄ over the analysed images
     def __repr__(self):
         lines = [f"{self.label or 'head'}: {self.variance[-1]:.1%} of variance with {len(self.texts)} texts"]
         lines += [f"  {i+1:2d}. {t}  (+{v:.1%})" for i, (t, v) in enumerate(zip(self.texts, self.step_variance))]
@@ -52,6 +56,16 @@ class HeadSpan:
     def to_dict(self)->dict:
         return dict(label=self.label, texts=self.texts, indices=self.indices, variance=self.variance,
                     step_variance=self.step_variance, total_variance=self.total_variance)
+    def reconstruct(self, C:torch.Tensor|None=None)->torch.Tensor:
+        "The head replaced by its texts on contributions `C` `[n, d]`: c̄ + projection of `C − c̄` onto the texts' span (None: the analysed images)."
+        if C is None or self.basis is None:
+            if self.recon is None: raise UserError(f"{self.label}: no reconstructions or text basis saved with this TextSpan result")
+            if C is not None and C.shape[0] != self.recon.shape[0]:
+                raise UserError(f"{self.label}: saved reconstructions cover {self.recon.shape[0]} images, not {C.shape[0]}, and there is no text basis")
+            return self.recon
+        Q, mu = self.basis.float(), self.mean.float()
+        return mu + ((C.float() - mu) @ Q.T) @ Q
+
 
 # %% ../nbs/04_textspan.ipynb #793aab1c
 def text_span(
@@ -86,7 +100,7 @@ def text_span(
     # q_j -= 2(t·t) β_j (αᵀS)_j − (t·t)² β_j² ‖α‖², with αᵀS = R (Cᵀα): each step costs O((n + M) d), not O(nMd).
     q = ((C @ R.T)**2).sum(0)                                     # [M]
     rn2 = (R**2).sum(1)                                           # squared row norms of R, for the normalised variant
-    chosen, var, step = [], [], []
+    chosen, var, step, basis = [], [], [], []
     for _ in range(m):
         sd = q.clamp_min(0)
         if normalize: sd = sd/rn2.clamp_min(1e-24)
@@ -98,23 +112,40 @@ def text_span(
         q = q - 2*tt*beta*aS + tt**2*beta**2*(alpha @ alpha)
         rn2 = rn2 - beta**2*tt
         recon += alpha[:, None]*t; C = C - alpha[:, None]*t; R = R - beta[:, None]*t
-        chosen.append(j)
+        chosen.append(j); basis.append(t/tt.sqrt())                 # deflated texts are mutually orthogonal
         res = (C.double()**2).sum(1).mean().item()
         var.append(1 - res/total if total > 0 else 0.); step.append(var[-1] - (var[-2] if len(var) > 1 else 0.))
-    return HeadSpan([texts[j] for j in chosen], chosen, var, step, recon.float(), total, label)
+    return HeadSpan([texts[j] for j in chosen], chosen, var, step, recon.float(), total, label, torch.stack(basis).float(), mu[0].float())
 
 # %% ../nbs/04_textspan.ipynb #7a1b19c6
-def _heads_tensor(dec)->torch.Tensor:
-    "`[n, L, H, d]` head contributions from a `Decomposition` (token axis summed if spatial) or a tensor."
-    H = getattr(dec, 'heads', dec)
-    if not isinstance(H, torch.Tensor): raise TypeError("Expected a Decomposition or a [n, L, H, d] tensor")
-    if H.ndim == 5: H = H.sum(2)        # spatial [n, L, T, H, d] → [n, L, H, d]
-    if H.ndim != 4: raise ValueError(f"Expected head contributions [n, L, H, d], got shape {tuple(H.shape)}")
-    return H
+def _head_stack(dec)->tuple:
+    "(head contributions `[n, L', H, d]`, token axis summed; their real layers; the tower's layer count) of a `Decomposition` or a tensor."
+    if isinstance(dec, torch.Tensor):
+        H = dec.sum(2) if dec.ndim == 5 else dec       # spatial [n, L, T, H, d] → [n, L, H, d]
+        if H.ndim != 4: raise UserError(f"Expected head contributions [n, L, H, d], got shape {tuple(dec.shape)}")
+        return H, tuple(range(H.shape[1])), H.shape[1]
+    if not hasattr(dec, 'head_terms'): raise TypeError("Expected a Decomposition or a [n, L, H, d] tensor")
+    return dec.head_terms(), tuple(dec.layers), dec.n_layers
+
+def _head_pos(dec, layers:Sequence[int], need:str)->list:
+    "Positions along the head axis of the real `layers` (a `UserError` names the ones a partial decomposition lacks)."
+    if isinstance(dec, torch.Tensor):
+        L = _head_stack(dec)[2]
+        if any(not -L <= l < L for l in layers): raise UserError(f"Layers must be in 0…{L-1}, got {list(layers)}")
+        return [l % L for l in layers]
+    return dec.head_index(list(layers), need)
+
+def _sum_heads(dec, heads:Sequence[tuple], need:str)->torch.Tensor:
+    "`[n, d]` summed direct contributions of the `(layer, head)` pairs (real layers)."
+    H, _, L = _head_stack(dec)
+    if not heads: raise UserError("No heads given")
+    ls = sorted({l % L if -L <= l < L else l for l, _ in heads})
+    pos = dict(zip(ls, _head_pos(dec, ls, need)))
+    return torch.stack([H[:, pos[l % L], h] for l, h in heads]).sum(0)
 
 @dataclass
 class TextSpanResult:
-    "TextSpan over several heads: `spans[(layer, head)]` → `HeadSpan`, plus provenance."
+    "TextSpan over several heads: `spans[(layer, head)]` → `HeadSpan` (real layer indices), plus provenance."
     spans:dict; provenance:dict=field(default_factory=dict)
     def __getitem__(self, k): return self.spans[k if isinstance(k, tuple) else _parse_label(k)]
     def __iter__(self): return iter(self.spans.items())
@@ -127,49 +158,77 @@ class TextSpanResult:
     def __repr__(self):
         return f"TextSpanResult({len(self.spans)} heads, m={self.provenance.get('m')}, bank={self.provenance.get('bank_size')} texts)"
     def unique_texts(self)->list: return sorted({t for s in self.spans.values() for t in s.texts})
-    def save(self, path:str|Path)->Path:
-        "Save texts, indices, variances and provenance as JSON (reconstructions are not saved)."
-        p = Path(path); p.write_text(json.dumps(dict(provenance=self.provenance,
-                                                     spans=[s.to_dict() for _, s in sorted(self.spans.items())]), indent=1))
-        return p
-    @classmethod
-    def load(cls, path:str|Path)->'TextSpanResult':
-        d = json.loads(Path(path).read_text())
-        spans = {_parse_label(s['label']): HeadSpan(s['texts'], s['indices'], s['variance'], s['step_variance'], None,
-                                                    s['total_variance'], s['label']) for s in d['spans']}
-        return cls(spans, d['provenance'])
 
 def _parse_label(s:str)->tuple:
     l, h = s[1:].split('H'); return int(l), int(h)
 
+
+# %% ../nbs/04_textspan.ipynb #d4f6a8c2
+@patch
+def save(self:TextSpanResult,
+         path:str|Path,     # the JSON file (texts, indices, variances, provenance)
+         recon:bool=True,   # also save the reconstructions `[n, d]` per head (the text basis and mean are always saved)
+        )->Path:
+    "Save as JSON plus `<stem>.tensors.safetensors` next to it (per head: text basis, mean and, with `recon`, the reconstructions)."
+    from safetensors.torch import save_file
+    p = Path(path); side = p.with_name(p.stem + '.tensors.safetensors'); t = {}
+    for _, s in sorted(self.spans.items()):
+        for k in ('basis', 'mean') + (('recon',) if recon else ()):
+            if getattr(s, k) is not None: t[f"{s.label}.{k}"] = getattr(s, k).detach().float().cpu().contiguous()
+    if t: save_file(t, str(side))
+    p.write_text(json.dumps(dict(provenance=self.provenance, tensors=side.name if t else None,
+                                 spans=[s.to_dict() for _, s in sorted(self.spans.items())]), indent=1, default=str))
+    return p
+
+@patch(cls_method=True)
+def load(cls:TextSpanResult, path:str|Path)->TextSpanResult:
+    "Load a result saved with `save` (with its reconstructions and text bases when their file is there; old JSON files load too)."
+    p = Path(path); d = json.loads(p.read_text()); t = {}
+    if d.get('tensors') and (p.parent/d['tensors']).exists():
+        from safetensors.torch import load_file
+        t = load_file(str(p.parent/d['tensors']))
+    spans = {_parse_label(s['label']): HeadSpan(s['texts'], s['indices'], s['variance'], s['step_variance'], t.get(f"{s['label']}.recon"),
+                                                s['total_variance'], s['label'], t.get(f"{s['label']}.basis"), t.get(f"{s['label']}.mean"))
+             for s in d['spans']}
+    return cls(spans, d['provenance'])
+
+
 # %% ../nbs/04_textspan.ipynb #6df4cfdf
 def textspan(
-    dec,                           # a `Decomposition` (or head contributions `[n, L, H, d]`)
+    dec,                           # a `Decomposition` (possibly of some layers only) or head contributions `[n, L, H, d]`
     texts:Sequence[str],           # the text bank
     text_emb:torch.Tensor,         # `[M, d]` unit embeddings of `texts` (e.g. `clip.encode_texts(texts)`)
     m:int=10,                      # texts per head
-    layers:Sequence[int]|int=4,    # layer indices, or the number of last layers
+    layers:Sequence[int]|int=4,    # real layer indices (negative count from the end), or the number of last layers
     heads:Sequence[int]|None=None, # restrict to these heads (default: all)
     rank:int|None=80,              # SVD rank of the text projection
     normalize:bool=False,          # normalised scoring variant
     progress_bar:bool|None=None,   # show a progress bar over heads
 )->TextSpanResult:
-    "Run TextSpan for every requested head."
-    H = _heads_tensor(dec)
-    n, L, nH, d = H.shape
+    "Run TextSpan for every requested head; heads are labelled by their real layer (`L11H3`), whatever layers `dec` holds."
+    H, held, L = _head_stack(dec)
+    n, _, nH, d = H.shape
     texts = list(texts)
-    if not texts: raise ValueError("The text bank is empty")
+    if not texts: raise UserError("The text bank is empty")
     if text_emb.shape != (len(texts), d):
-        raise ValueError(f"Text embeddings must be [{len(texts)}, {d}] to match the bank and the model, got {tuple(text_emb.shape)}")
-    layers = list(range(L - layers, L)) if isinstance(layers, int) else list(layers)
-    if any(not 0 <= l < L for l in layers): raise ValueError(f"Layers must be in 0…{L-1}, got {layers}")
+        raise UserError(f"Text embeddings must be [{len(texts)}, {d}] to match the bank and the model, got {tuple(text_emb.shape)}")
+    if isinstance(layers, int):
+        if not 1 <= layers <= L: raise UserError(f"layers={layers}: the number of last layers must be in 1…{L}")
+        layers = list(range(L - layers, L))
+    else:
+        layers = list(layers)
+        if any(not -L <= l < L for l in layers): raise UserError(f"Layers must be in 0…{L-1} (or −{L}…−1), got {layers}")
+        layers = [l % L for l in layers]
+    pos = dict(zip(layers, _head_pos(dec, layers, 'TextSpan')))
     heads = list(range(nH)) if heads is None else list(heads)
     todo = [(l, h) for l in layers for h in heads]
-    spans = {(l, h): text_span(H[:, l, h].contiguous(), text_emb, texts, m, rank, normalize, f"L{l}H{h}")
+    spans = {(l, h): text_span(H[:, pos[l], h].contiguous(), text_emb, texts, m, rank, normalize, f"L{l}H{h}")
              for l, h in progress(todo, len(todo), 'TextSpan heads', progress_bar, 16)}
     prov = dict(getattr(dec, 'provenance', {}) or {}, m=m, rank=rank, normalize=normalize, layers=layers, heads=heads,
                 bank_size=len(texts), n_images=n)
+    if hasattr(dec, 'ids'): prov['ids'] = list(dec.ids)         # the rows of the reconstructions
     return TextSpanResult(spans, prov)
+
 
 # %% ../nbs/04_textspan.ipynb #98aa899f
 def plot_variance(ts:TextSpanResult, heads:Sequence|None=None, ax=None):
@@ -197,20 +256,29 @@ def plot_textspan_table(ts:TextSpanResult, n:int=5, ncols:int=4, fontsize:float=
     return fig
 
 # %% ../nbs/04_textspan.ipynb #1ffe9c1b
-def textspan_accuracy(dec, ts:TextSpanResult, classifier:torch.Tensor, labels, replace:bool=True)->float:
-    "Zero-shot accuracy with earlier layers' heads mean-ablated and the analysed heads replaced (or kept, `replace=False`)."
-    H = _heads_tensor(dec).clone()
-    n, L, nH, d = H.shape
-    keep = set(ts.heads)
-    mean = H.mean(0)
+def textspan_accuracy(
+    dec,                        # a `Decomposition` (it must hold the analysed layers' heads; other layers may be absent)
+    ts:TextSpanResult,          # from `textspan` (on these images or others of the same model)
+    classifier:torch.Tensor,    # `[d, C]` class weights
+    labels,                     # true class of each image of `dec`
+    replace:bool=True,          # replace the analysed heads by their texts (False: keep them as they are)
+)->float:
+    "Zero-shot accuracy with every other head mean-ablated and the analysed heads replaced by their texts (or kept, `replace=False`)."
+    if not hasattr(dec, 'attn'): raise UserError("textspan_accuracy needs a Decomposition (its embedding and MLP terms)")
+    H, _, L = _head_stack(dec)
+    keep = set(ts.heads); want = sorted({l for l, _ in keep})
+    pos = dict(zip(want, _head_pos(dec, want, 'textspan_accuracy')))
+    y = torch.as_tensor(labels)
+    if len(y) != dec.n: raise UserError(f"{len(y)} labels for {dec.n} images")
+    rep = dec.embed + dec.mlps.sum(1)
     for l in range(L):
-        for h in range(nH):
-            if (l, h) not in keep: H[:, l, h] = mean[l, h]
-            elif replace:
-                if ts[(l, h)].recon is None: raise ValueError("This TextSpanResult has no reconstructions (loaded from disk?)")
-                H[:, l, h] = ts[(l, h)].recon
-    rep = dec.embed + dec.mlps.sum(1) + H.sum((1, 2))
-    return float(((rep @ classifier.float()).argmax(1) == torch.as_tensor(labels)).float().mean())
+        if l not in pos: rep = rep + dec.attn[:, l].mean(0); continue     # every head of the layer mean-ablated
+        Hl = H[:, pos[l]]
+        for h in range(H.shape[2]):
+            if (l, h) not in keep: rep = rep + Hl[:, h].mean(0)
+            else: rep = rep + (ts[(l, h)].reconstruct(Hl[:, h]) if replace else Hl[:, h])
+    return float(((rep @ classifier.float()).argmax(1) == y).float().mean())
+
 
 # %% ../nbs/04_textspan.ipynb #96080e5c
 def topic_share(ts:TextSpanResult, words:Sequence[str], m:int|None=None)->dict:
@@ -224,17 +292,15 @@ def topic_share(ts:TextSpanResult, words:Sequence[str], m:int|None=None)->dict:
     return out
 
 def head_neighbours(dec, query:int, heads:Sequence[tuple]|None=None, k:int=8, exclude_self:bool=True)->torch.Tensor:
-    "Indices of the `k` images most similar to image `query` in the summed direct contribution of `heads` (None = full embedding)."
-    H = _heads_tensor(dec)
-    rep = dec.embedding if heads is None else torch.stack([H[:, l, h] for l, h in heads]).sum(0)
+    "Indices of the `k` images most similar to image `query` in the summed direct contribution of `heads` (real `(layer, head)`; None = full embedding)."
+    rep = dec.embedding if heads is None else _sum_heads(dec, heads, 'head_neighbours')
     s = rep @ rep[query]
     if exclude_self: s[query] = -float('inf')
     return s.topk(k).indices
 
 def text_query_heads(dec, text_emb:torch.Tensor, heads:Sequence[tuple], k:int=8)->torch.Tensor:
-    "Indices of the `k` images whose `heads` contribute most towards the text direction `text_emb` `[d]`."
-    H = _heads_tensor(dec)
-    return (torch.stack([H[:, l, h] for l, h in heads]).sum(0) @ text_emb.float()).topk(k).indices
+    "Indices of the `k` images whose `heads` (real `(layer, head)`) contribute most towards the text direction `text_emb` `[d]`."
+    return (_sum_heads(dec, heads, 'text_query_heads') @ text_emb.float()).topk(k).indices
 
 # %% ../nbs/04_textspan.ipynb #5450bac3
 @dataclass
@@ -247,19 +313,26 @@ class SpuriousResult:
                 f"  random:  {f(self.random)} (best of trials)")
 
 def _ablated_rep(dec, heads, n_last:int, ablate_mlps:bool, src)->torch.Tensor:
-    H = _heads_tensor(dec).clone(); Hm = _heads_tensor(src).mean(0)
-    L = H.shape[1]
-    for l in range(L - n_last): H[:, l] = Hm[l]
-    for l, h in heads: H[:, l, h] = Hm[l, h]
-    E = src.embed.mean(0) if ablate_mlps else dec.embed
-    M = src.mlps.mean(0).sum(0) if ablate_mlps else dec.mlps.sum(1)
-    return E + M + H.sum((1, 2))
+    "The representation with `heads` and every head of the layers before the last `n_last` mean-ablated (means from `src`)."
+    L = dec.n_layers; first = max(0, L - n_last)
+    by_layer = {}
+    for l, h in heads: by_layer.setdefault(l % L, []).append(h)
+    rep = src.embed.mean(0) + src.mlps.mean(0).sum(0) if ablate_mlps else dec.embed + dec.mlps.sum(1)
+    for l in range(L):
+        if l < first: rep = rep + src.attn[:, l].mean(0)                    # all its heads mean-ablated
+        elif l in by_layer:
+            need = f"mean-ablating heads of layer {l}"
+            Hl = dec.head_terms()[:, _head_pos(dec, [l], need)[0]].clone()
+            Hl[:, by_layer[l]] = src.head_terms()[:, _head_pos(src, [l], need)[0]][:, by_layer[l]].mean(0)
+            rep = rep + Hl.sum(1)
+        else: rep = rep + dec.attn[:, l]
+    return rep
 
 def spurious_ablation(
     dec,                         # decomposition of the evaluation images
     classifier:torch.Tensor,     # `[d, C]` class weights
     labels, groups,              # class labels and group labels (e.g. (class, place)) of the images
-    heads:Sequence[tuple],       # heads to mean-ablate, (layer, head)
+    heads:Sequence[tuple],       # heads to mean-ablate, (real layer, head)
     n_last:int=4,                # heads of layers before the last `n_last` are also mean-ablated (reference protocol)
     ablate_mlps:bool=True,       # also mean-ablate the MLPs and the embedding term (reference protocol)
     trials:int=5, seed:int=0,    # random-heads control
@@ -272,8 +345,11 @@ def spurious_ablation(
     ga = lambda rep: group_accuracy((rep @ W).argmax(1).tolist(), list(labels), list(groups))
     base = ga(dec.reconstruct())
     abl = ga(_ablated_rep(dec, heads, n_last, ablate_mlps, src))
-    L, nH = _heads_tensor(dec).shape[1:3]
+    if not hasattr(dec, 'attn'): raise UserError("spurious_ablation needs a Decomposition (its embedding and MLP terms)")
+    L, nH = dec.n_layers, dec.n_heads
     pool = [(l, h) for l in range(max(0, L - n_last), L) for h in range(nH)]
+    if trials:                                                             # the control draws from every head of the last layers
+        for d_ in (dec, src): _head_pos(d_, sorted({l for l, _ in pool}), f"the random-heads control (trials={trials}, n_last={n_last})")
     rng = np.random.default_rng(seed); best = None
     for _ in range(trials):
         pick = [pool[i] for i in rng.choice(len(pool), min(len(heads), len(pool)), replace=False)]
@@ -353,27 +429,48 @@ def head_explorer(clip, scenes, ts:TextSpanResult):
 # %% ../nbs/04_textspan.ipynb #413ac909
 from .cli import cli_command, tour_section, _fig
 
-@cli_command('textspan', 'describe the heads of the last layers with texts (TextSpan)')
-def cmd_textspan(args):
+@cli_command('textspan', 'describe the heads of the last layers with texts (TextSpan); saves the result with its reconstructions')
+def cmd_textspan(args)->TextSpanResult:
     from clip_explain.cli import _clip_from
-    from clip_explain.data import ImageFolder
-    clip = _clip_from(args)
-    images = ImageFolder(args.images) if args.images else ShapesWorld(args.n, seed=args.seed)
+    clip = _clip_from(args); L = clip.vision.n_layers
+    if not 1 <= args.layers <= L: raise UserError(f"--layers {args.layers}: the model has {L} layers")
+    if args.accuracy and not args.images: raise UserError("--accuracy needs --images DIR of class sub-folders")
+    if args.images and args.accuracy: images, label_of, classes = labelled_folder(args.images, args.classes, args.skip_bad)
+    else: images = as_images(args.images or ShapesWorld(args.n, seed=args.seed), skip_bad=args.skip_bad)
     if args.bank: bank = read_text_bank(args.bank)
     elif clip.info.pretrained == 'bundled': bank = shapes_text_bank(captions=False)
     else: bank = description_bank(args.bank_size)
-    dec = decompose_dataset(clip, images, root=args.cache, bs=args.bs, progress_bar=True)
+    if args.m > len(bank): raise UserError(f"--m {args.m} texts per head, but the bank holds only {len(bank)}")
+    dec = decompose_dataset(clip, images, root=args.cache, layers=list(range(L - args.layers, L)), bs=args.bs, progress_bar=True,
+                            skip_bad=args.skip_bad)                # only the analysed layers' heads are kept
     R = cached_text_embeddings(clip, bank, args.cache)
     ts = textspan(dec, bank, R, m=args.m, layers=args.layers, rank=args.rank, progress_bar=True)
+    if args.accuracy:
+        W = clip.zero_shot_classifier(classes, prompt_templates(args.templates)); y = [label_of[i] for i in dec.ids]
+        ts.provenance['accuracy'] = dict(full_model=float(((dec.embedding @ W).argmax(1) == torch.tensor(y)).float().mean()),
+                                         heads_kept=textspan_accuracy(dec, ts, W, y, replace=False),
+                                         heads_replaced=textspan_accuracy(dec, ts, W, y), n_classes=len(classes))
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    (out/'textspan.txt').write_text(ts.table()); ts.save(out/'textspan.json')
-    print(ts.table()); print(f"wrote {out/'textspan.txt'}")
+    (out/'textspan.txt').write_text(ts.table() + '\n'); ts.save(out/'textspan.json')
+    print(ts.table())
+    if args.accuracy: print('zero-shot accuracy: ' + ', '.join(f"{k} {v:.3f}" for k, v in ts.provenance['accuracy'].items() if k != 'n_classes'))
+    if dec.skipped: print(f"skipped {len(dec.skipped)} unreadable image(s): {', '.join(list(dec.skipped)[:5])}", file=sys.stderr)
+    print(f"wrote textspan.txt, textspan.json and textspan.tensors.safetensors to {out} (load with TextSpanResult.load)")
     return ts
 def _textspan_args(p):
-    p.add_argument('--images', default=None); p.add_argument('--n', type=int, default=500); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--images', default=None, help='image folder: every image under it is used (default: a seeded shapes world)')
+    p.add_argument('--n', type=int, default=500, help='number of shapes-world scenes when --images is not given (ignored with --images)')
+    p.add_argument('--seed', type=int, default=0, help='shapes-world seed')
     p.add_argument('--bank', default=None, help='text file, one description per line'); p.add_argument('--bank-size', type=int, default=3000)
-    p.add_argument('--m', type=int, default=10); p.add_argument('--layers', type=int, default=4); p.add_argument('--rank', type=int, default=80)
-    p.add_argument('--bs', type=int, default=32); p.add_argument('--cache', default=None); p.add_argument('--out', default='textspan_out')
+    p.add_argument('--m', type=int, default=10, help='texts per head')
+    p.add_argument('--layers', type=int, default=4, help='analyse the heads of this many last layers (only they are decomposed per head)')
+    p.add_argument('--rank', type=int, default=80)
+    p.add_argument('--accuracy', action='store_true', help="also the paper's test: zero-shot accuracy with the heads replaced by their "
+                   'texts (other heads mean-ablated); needs --images of class sub-folders')
+    p.add_argument('--classes', default=None, help="with --accuracy: class names ('imagenet', a file, or a JSON {folder: name}; default: folder names)")
+    p.add_argument('--templates', default='openai', help="with --accuracy: prompt templates ('openai', 'simple', 'none' or a file)")
+    p.add_argument('--bs', type=int, default=32, help='images per forward pass'); p.add_argument('--cache', default=None, help='resumable cache folder')
+    p.add_argument('--out', default='textspan_out', help='output folder')
 cmd_textspan.add_args = _textspan_args
 
 @tour_section(11, 'TextSpan: heads described by texts')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_neurons.ipynb #898139d1
 from __future__ import annotations
-import json, math
+import json, math, hashlib, warnings, re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence, Callable
@@ -13,8 +13,9 @@ import torch, torch.nn.functional as F
 from fastcore.basics import patch
 from PIL import Image
 from .core import *
+from .inputs import UserError, BadImageError, Images, as_images
 from .decompose import cls_attention_parts, ln_post_map, decompose, evaluate_segmentation, dataset_id, LN_MODES
-from .cache import cached_map, model_key, cached_text_embeddings
+from .cache import cached_map, model_key, cached_text_embeddings, ShardCache
 from .metrics import upsample_map, normalize_map, SegmentationMeter
 from .data import (ShapesWorld, world_vocabulary, parse_caption, COLOURS, SHAPES, SIDES, SIZES, PLACES,
                                shapes_text_bank, word_bank, read_text_bank, render_scene, ShapeObject, Scene)
@@ -26,16 +27,29 @@ __all__ = ['COEF', 'DICTIONARY_MODES', 'check_layer', 'later_heads', 'neuron_pro
            'neuron_ablation', 'plot_neuron_ablation', 'indirect_effects', 'pc1_share', 'text_dictionary', 'NeuronTexts',
            'sparse_text_decomposition', 'load_neuron_texts', 'shapes_word_pool', 'world_word_share',
            'text_reconstruction_accuracy', 'plot_accuracy_vs_m', 'neuron_activation_map', 'plot_neuron', 'Concepts',
-           'discover_concepts', 'plot_concepts', 'class_neurons', 'neuron_segmentation_maps',
-           'evaluate_neuron_segmentation', 'AdversarialWords', 'adversarial_words', 'compose_descriptions',
-           'ShapesGenerator', 'fooling_rate', 'text_fooling_rate', 'word_fooling_rates', 'neuron_explorer',
-           'cmd_neurons', 'load_clip', 'ClipModel', 'ShapesWorld', 'world_vocabulary', 'shapes_text_bank', 'word_bank',
-           'read_text_bank', 'cached_text_embeddings']
+           'discover_concepts', 'plot_concepts', 'class_neurons', 'NeuronMaps', 'iter_neuron_segmentation_maps',
+           'neuron_segmentation_maps', 'evaluate_neuron_segmentation', 'AdversarialWords', 'adversarial_words',
+           'compose_descriptions', 'ShapesGenerator', 'fooling_rate', 'text_fooling_rate', 'word_fooling_rates',
+           'neuron_explorer', 'cmd_neurons', 'load_clip', 'ClipModel', 'ShapesWorld', 'world_vocabulary',
+           'shapes_text_bank', 'word_bank', 'read_text_bank', 'cached_text_embeddings']
 
 # %% ../nbs/05_neurons.ipynb #2054a7b5
 # `from clip_explain.neurons import *` also gives the loader and the banks a neuron study needs
 _all_ = ['load_clip', 'ClipModel', 'ShapesWorld', 'world_vocabulary', 'shapes_text_bank', 'word_bank', 'read_text_bank',
          'cached_text_embeddings']
+
+# %% ../nbs/05_neurons.ipynb #c0de0502
+class _OutOfRange(UserError, IndexError):
+    "A layer or neuron index outside the model: a user's mistake (exit 2 from the CLI) and an `IndexError`."
+
+def _batch(x):
+    "One batch of images for a hooked forward pass: a preprocessed tensor as is, anything else through the input contract."
+    return x if isinstance(x, torch.Tensor) else as_images(x)
+
+def _cpu(x):
+    "A result on the CPU (a tensor, or a dict of them)."
+    if isinstance(x, dict): return {k: _cpu(t) for k, t in x.items()}
+    return x.cpu() if isinstance(x, torch.Tensor) else x
 
 # %% ../nbs/05_neurons.ipynb #a51355a6
 COEF = 100.   # effects are on the scale of 100·ê, as in the reference's stored representations
@@ -44,10 +58,10 @@ def check_layer(v:VisionView, layer:int)->int:
     "`layer` as an index in `0…L-2` (negative counts from the end); clear errors for layers without a second-order effect."
     L = v.n_layers
     if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)): raise TypeError(f"MLP layer must be an int, got {layer!r}")
-    if not -L <= layer < L: raise IndexError(f"MLP layer {layer} out of range for a tower with {L} layers (0…{L-1})")
+    if not -L <= layer < L: raise _OutOfRange(f"MLP layer {layer} out of range for a tower with {L} layers (0…{L-1})")
     layer = int(layer) % L
-    if layer == L - 1: raise ValueError(f"Layer {layer} is the last block: no attention layer comes after its neurons, "
-                                        f"so they have no second-order effect (use layers 0…{L-2})")
+    if layer == L - 1: raise UserError(f"Layer {layer} is the last block: no attention layer comes after its neurons, "
+                                       f"so they have no second-order effect (use layers 0…{L-2})")
     return layer
 
 def later_heads(v:VisionView, layer:int)->list:
@@ -80,15 +94,10 @@ def _neuron_out(v:VisionView, layer:int, ref:torch.Tensor)->tuple:
     return W, bo*lam
 
 # %% ../nbs/05_neurons.ipynb #e3ffedfb
-def neuron_projections(
-    clip:ClipModel,              # a model with a ViT image tower
-    layer:int,                   # MLP layer of the neurons
-    ln_mode:str='split',         # 'split' (the paper's) or 'centre'
-    dtype:torch.dtype=torch.float32,
-)->torch.Tensor:                 # `Ũ` `[K, N, d_out]`, K = later heads in `later_heads` order
-    "What one unit of each neuron's activation becomes at the output through each later head's value path."
+def _projections(clip:ClipModel, layer:int, ln_mode:str='split', dtype:torch.dtype=torch.float32)->torch.Tensor:
+    "`Ũ` on the model's device (see `neuron_projections`)."
     v = clip.vision; layer = check_layer(v, layer)
-    if ln_mode not in LN_MODES: raise ValueError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
+    if ln_mode not in LN_MODES: raise UserError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
     ref = v.proj.detach().to(dtype); d = v.width
     W, _ = _neuron_out(v, layer, ref)
     if ln_mode == 'centre': W = _centre(W, 0)
@@ -105,27 +114,30 @@ def neuron_projections(
         out.append(torch.einsum('hdn,dD->hnD', gp[:, None]*u, P))                 # [H, N, d_out]
     return torch.cat(out)
 
+def neuron_projections(
+    clip:ClipModel,              # a model with a ViT image tower
+    layer:int,                   # MLP layer of the neurons
+    ln_mode:str='split',         # 'split' (the paper's) or 'centre'
+    dtype:torch.dtype=torch.float32, # computation dtype (float64 for checks)
+)->torch.Tensor:                 # `Ũ` `[K, N, d_out]`, K = later heads in `later_heads` order
+    "What one unit of each neuron's activation becomes at the output through each later head's value path."
+    return _projections(clip, layer, ln_mode, dtype).cpu()      # computed on the model's device, returned on the CPU
+
 # %% ../nbs/05_neurons.ipynb #1b60d687
 def _frozen(z:torch.Tensor, ln)->tuple:
     "Frozen LayerNorm statistics (mean, σ) per row of `z`, with the module's eps and biased variance."
     return z.mean(-1), (z.var(-1, unbiased=False) + ln.eps).sqrt()
 
 def _capture(clip:ClipModel, x, layer:int, extra:Sequence[str]=())->tuple:
-    "The forward-pass captures a second-order computation needs."
+    "The forward-pass captures a second-order computation needs (on the model's device)."
     L = clip.vision.n_layers
     names = [f'mlp_post.{layer}'] + [f'resid_pre.{l}' for l in range(layer + 1, L)] + ['ln_post'] + list(extra)
-    return clip.run_with_cache(x, names=list(dict.fromkeys(names)), stop_early=False)
+    return clip.run_with_cache(_batch(x), names=list(dict.fromkeys(names)), stop_early=False)
 
-def neuron_factors(
-    clip:ClipModel,              # a model with a ViT image tower
-    x,                           # images (anything `clip.pixels` takes) or a preprocessed batch
-    layer:int,                   # MLP layer of the neurons
-    ln_mode:str='split',         # 'split' (the paper's) or 'centre'
-    dtype:torch.dtype=torch.float32,
-)->dict:                         # `S` `[B, K, N]`, `const` `[B, d_out]`, `direct` `[B, d_out]`, `emb` `[B, d_out]`, `act` `[B, T, N]`
-    "Per-image factors of the second-order effects of all neurons of `layer`: φ_n = Σ_k S[k,n] Ũ[k,n] + const."
+def _factors(clip:ClipModel, x, layer:int, ln_mode:str='split', dtype:torch.dtype=torch.float32)->dict:
+    "The factors of `neuron_factors`, on the model's device."
     v = clip.vision; layer = check_layer(v, layer); L, N, d = v.n_layers, v.n_neurons, v.width
-    if ln_mode not in LN_MODES: raise ValueError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
+    if ln_mode not in LN_MODES: raise UserError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
     e, c = _capture(clip, x, layer)
     p = c[f'mlp_post.{layer}'].to(dtype); resid = c['ln_post'].to(dtype); B = p.shape[0]
     ref = p.new_zeros(()); P = v.proj.detach().to(dtype)
@@ -154,28 +166,39 @@ def neuron_factors(
     return dict(S=torch.cat(S, 1)*scale[:, None, None], const=(const @ P)*scale[:, None] + (beta @ P)*(COEF/enorm)[:, None], direct=direct,
                 emb=e.to(dtype), act=p)
 
+def neuron_factors(
+    clip:ClipModel,              # a model with a ViT image tower
+    x,                           # one batch of images (any source, read at once) or a preprocessed tensor `[B,3,H,W]`
+    layer:int,                   # MLP layer of the neurons
+    ln_mode:str='split',         # 'split' (the paper's) or 'centre'
+    dtype:torch.dtype=torch.float32, # computation dtype (float64 for checks)
+)->dict:                         # `S` `[B, K, N]`, `const` `[B, d_out]`, `direct` `[B, d_out]`, `emb` `[B, d_out]`, `act` `[B, T, N]`
+    "Per-image factors of the second-order effects of all neurons of `layer`: φ_n = Σ_k S[k,n] Ũ[k,n] + const."
+    return _cpu(_factors(clip, x, layer, ln_mode, dtype))
+
 def second_order_effects(
     clip:ClipModel,              # a model with a ViT image tower
-    x,                           # images or a preprocessed batch
+    x,                           # one batch of images (any source) or a preprocessed tensor
     layer:int,                   # MLP layer of the neurons
     neurons:Sequence[int]|None=None, # a subset of neurons (default all)
     ln_mode:str='split',         # 'split' or 'centre'
-    U:torch.Tensor|None=None,    # precomputed `neuron_projections` (same layer and mode)
-    dtype:torch.dtype=torch.float32,
-)->torch.Tensor:                 # `[B, N', d_out]`, on the scale of 100·ê
+    U:torch.Tensor|None=None,    # precomputed `neuron_projections` (same layer and mode), on any device
+    dtype:torch.dtype=torch.float32, # computation dtype (float64 for checks)
+)->torch.Tensor:                 # `[B, N', d_out]` on the CPU, on the scale of 100·ê
     "The second-order effect φ_n(I) of neurons of `layer` on each image's embedding, in the factorised form."
     v = clip.vision; layer = check_layer(v, layer)
     idx = slice(None) if neurons is None else _neuron_index(v, neurons)        # a slice: no copy of U for all neurons
-    U = neuron_projections(clip, layer, ln_mode, dtype) if U is None else U.to(dtype)
-    f = neuron_factors(clip, x, layer, ln_mode, dtype)
-    return torch.einsum('bkn,knD->bnD', f['S'][:, :, idx], U[:, idx]).add_(f['const'][:, None])
+    f = _factors(clip, x, layer, ln_mode, dtype); dev = f['S'].device          # the model's device
+    U = _projections(clip, layer, ln_mode, dtype) if U is None else U.to(dev, dtype)
+    if not isinstance(idx, slice): idx = idx.to(dev)
+    return torch.einsum('bkn,knD->bnD', f['S'][:, :, idx], U[:, idx]).add_(f['const'][:, None]).cpu()
 
 def _neuron_index(v:VisionView, neurons)->torch.Tensor:
     N = v.n_neurons
     if neurons is None: return torch.arange(N)
     idx = torch.as_tensor(np.atleast_1d(np.asarray(neurons)), dtype=torch.long)
     bad = idx[(idx < 0) | (idx >= N)]
-    if len(bad): raise IndexError(f"Neuron index {bad.tolist()[:5]} out of range: layers have {N} neurons (0…{N-1})")
+    if len(bad): raise _OutOfRange(f"Neuron index {bad.tolist()[:5]} out of range: layers have {N} neurons (0…{N-1})")
     return idx
 
 # %% ../nbs/05_neurons.ipynb #b009c923
@@ -189,6 +212,7 @@ def _value_path_bruteforce(
 )->torch.Tensor:                 # `[B, C, H, d_out]` their effects through each head of block `lp`
     "Literal spec §2: pieces → frozen LN1 → values → CLS attention row → W_O → frozen ln_post → P, per head."
     v = clip.vision; L, d, C = v.n_layers, v.width, m.shape[2]
+    m = m.to(c['ln_post'].device)                                                 # the pieces join the captures' device
     ref = m.new_zeros(()); P = v.proj.detach().to(dtype)
     resid = c['ln_post'].to(dtype); mu, sig = _frozen(resid, v.ln_post); gp, bp = _ln(v.ln_post, d, ref)
     enorm = e.to(dtype).norm(dim=-1)
@@ -211,20 +235,20 @@ def _value_path_bruteforce(
 @torch.no_grad()
 def second_order_bruteforce(
     clip:ClipModel, x, layer:int, ln_mode:str='split', dtype:torch.dtype=torch.float64,
-)->torch.Tensor:                 # `[B, N, d_out]`
+)->torch.Tensor:                 # `[B, N, d_out]` on the CPU
     "The second-order effects of all neurons of `layer` by the literal equations (the test oracle; slow and memory-hungry)."
     v = clip.vision; layer = check_layer(v, layer); N = v.n_neurons
     e, c = _capture(clip, x, layer)
     p = c[f'mlp_post.{layer}'].to(dtype); W, bout = _neuron_out(v, layer, p.new_zeros(()))
     m = p[..., None]*W.T + bout/N                                                # [B, T, N, d]: m_{t,n} = p w_n + b_out/N
-    return sum(_value_path_bruteforce(clip, c, e, m, lp, ln_mode, dtype).sum(2) for lp in range(layer + 1, v.n_layers))
+    return sum(_value_path_bruteforce(clip, c, e, m, lp, ln_mode, dtype).sum(2) for lp in range(layer + 1, v.n_layers)).cpu()
 
 # %% ../nbs/05_neurons.ipynb #d4d2eb9d
 @torch.no_grad()
 def residual_components(clip:ClipModel, x, upto:int)->tuple:
     "The `1 + 2·upto` residual components entering block `upto`, at every token: `[B, T, C, d]` and their labels."
     v = clip.vision
-    e, c = clip.run_with_cache(x, names=[f'resid_pre.{l}' for l in range(upto + 1)], stop_early=False)
+    e, c = clip.run_with_cache(_batch(x), names=[f'resid_pre.{l}' for l in range(upto + 1)], stop_early=False)
     comps, labels = [c['resid_pre.0']], ['embed']
     with torch.no_grad():
         for l in range(upto):
@@ -232,7 +256,7 @@ def residual_components(clip:ClipModel, x, upto:int)->tuple:
             att = attention(b.attn, b.ln_1(z))[0]
             if b.ls_1 is not None: att = b.ls_1(att)
             comps += [att, c[f'resid_pre.{l+1}'] - z - att]; labels += [f'attn.{l}', f'mlp.{l}']
-    return torch.stack(comps, 2), labels
+    return torch.stack(comps, 2).cpu(), labels
 
 # %% ../nbs/05_neurons.ipynb #fa7d4ef5
 @dataclass
@@ -246,73 +270,153 @@ class NeuronEffects:
     layer:int
     heads:list              # the K later heads (l', h)
     provenance:dict=field(default_factory=dict)
+    ids:list|None=None      # one id per row (relative paths for a folder; default '0', '1', …), to join results back to files
+    def __post_init__(self):
+        self.ids = [str(i) for i in range(self.n)] if self.ids is None else [str(i) for i in self.ids]
+        if len(self.ids) != self.n: raise UserError(f"{len(self.ids)} ids for {self.n} images")
     @property
     def n(self)->int: return self.S.shape[0]
     @property
     def n_neurons(self)->int: return self.S.shape[2]
+    @property
+    def skipped(self)->dict:
+        "Unreadable images left out (id → reason)."
+        return dict((self.provenance.get('source') or {}).get('skipped') or {})
     def __len__(self): return self.n
+    def to(self, device)->NeuronEffects:
+        "The same effects with the tensors on `device` (the analyses then compute there; their results still come back on the CPU)."
+        t = {k: getattr(self, k).to(device) for k in ('S', 'const', 'U', 'direct', 'embedding')}
+        return NeuronEffects(**t, layer=self.layer, heads=self.heads, provenance=self.provenance, ids=self.ids)
     def __repr__(self):
-        return (f"NeuronEffects(layer {self.layer}: {self.n} images × {self.n_neurons} neurons through {len(self.heads)} later heads; "
+        sk = f", {len(self.skipped)} unreadable skipped" if self.skipped else ''
+        return (f"NeuronEffects(layer {self.layer}: {self.n} images{sk} × {self.n_neurons} neurons through {len(self.heads)} later heads; "
                 f"factors {self.S.numel()*4/2**20:.1f} MiB instead of {self.n*self.n_neurons*self.U.shape[-1]*4/2**20:.1f} MiB)")
 
 # %% ../nbs/05_neurons.ipynb #c2766cfa
+def _rows(i, dev)->torch.Tensor|slice:
+    "Row or column indices (None: all) as a tensor on `dev`."
+    return slice(None) if i is None else torch.as_tensor(np.atleast_1d(np.asarray(i)), dtype=torch.long, device=dev)
+
 @patch
 def phi(self:NeuronEffects, images=None, neurons=None)->torch.Tensor:
     "φ `[n', N', d_out]` rebuilt from the factors for some images (indices, default all) and neurons (default all)."
-    S = self.S if images is None else self.S[torch.as_tensor(np.atleast_1d(images))]
-    idx = slice(None) if neurons is None else torch.as_tensor(np.atleast_1d(neurons))
-    c = self.const if images is None else self.const[torch.as_tensor(np.atleast_1d(images))]
-    return torch.einsum('ikn,knD->inD', S[:, :, idx], self.U[:, idx]) + c[:, None]
+    d = self.S.device; r, idx = _rows(images, d), _rows(neurons, d)
+    return (torch.einsum('ikn,knD->inD', self.S[r][:, :, idx], self.U.to(d)[:, idx]) + self.const.to(d)[r][:, None]).cpu()
 
 @patch(as_prop=True)
 def mean(self:NeuronEffects)->torch.Tensor:
     "b_n `[N, d_out]`: each neuron's mean effect (exact, from the means of the factors)."
-    return torch.einsum('kn,knD->nD', self.S.mean(0), self.U) + self.const.mean(0)
+    d = self.S.device
+    return (torch.einsum('kn,knD->nD', self.S.mean(0), self.U.to(d)) + self.const.to(d).mean(0)).cpu()
 
 @patch
 def total(self:NeuronEffects)->torch.Tensor:
     "Σ_n φ_n `[n, d_out]`: the whole layer's second-order effect on each image."
-    return torch.einsum('ikn,knD->iD', self.S, self.U) + self.n_neurons*self.const
+    d = self.S.device
+    return (torch.einsum('ikn,knD->iD', self.S, self.U.to(d)) + self.n_neurons*self.const.to(d)).cpu()
 
 @patch
 def centred_norms(self:NeuronEffects, ref:NeuronEffects|None=None, bs:int=256)->torch.Tensor:
     "‖φ_n(I) − b_n‖ `[n, N]` (b_n the mean over `ref`, default these images), from per-neuron Gram matrices: φ is never formed."
-    ref = ref or self
-    Sm, cm = ref.S.mean(0).double(), ref.const.mean(0).double()
-    Ut = self.U.double().permute(1, 0, 2)                                       # [N, K, d_out]
+    ref = ref or self; d = self.S.device
+    Sm, cm = ref.S.mean(0).double().to(d), ref.const.mean(0).double().to(d)
+    Ut = self.U.to(d).double().permute(1, 0, 2)                                 # [N, K, d_out]
     G = Ut @ Ut.transpose(1, 2)                                                 # [N, K, K] Gram matrix per neuron
     out = []
     for i in range(0, self.n, bs):
         dS = (self.S[i:i+bs].double() - Sm).permute(2, 0, 1).contiguous()       # [N, i, K] (contiguous: 40× faster bmm)
-        dc = self.const[i:i+bs].double() - cm                                   # [i, d_out]
+        dc = self.const[i:i+bs].to(d).double() - cm                             # [i, d_out]
         q = ((dS @ G)*dS).sum(-1)                                               # [N, i] quadratic part
         h = ((Ut @ dc.T).transpose(1, 2)*dS).sum(-1)                            # [N, i] cross term
-        out.append((q + 2*h + (dc*dc).sum(-1)).clamp_min(0).sqrt().float().T)
+        out.append((q + 2*h + (dc*dc).sum(-1)).clamp_min(0).sqrt().float().T.cpu())
     return torch.cat(out)
 
 # %% ../nbs/05_neurons.ipynb #c2fb452f
+class _Slice:
+    "Items `a…b-1` of an indexable source, without reading them."
+    def __init__(self, src, a:int, b:int): self.src, self.a, self.b = src, a, b
+    def __len__(self): return self.b - self.a
+    def __getitem__(self, i):
+        if not 0 <= i < len(self): raise IndexError(i)
+        return self.src[self.a + i]
+
+def _part(ims:Images, a:int, b:int)->Images:
+    "Images `a…b-1` of `ims` as a lazy source of their own (ids kept, nothing decoded)."
+    src = ims.source[a:b] if ims.kind in ('folder', 'files', 'tensor') else _Slice(ims.source, a, b)
+    return Images(src, skip_bad=ims.skip_bad, ids=ims.ids[a:b], workers=ims.workers)
+
+def _source_key(ims:Images)->dict:
+    "What identifies the images in a cache key (for the sources of before the input contract, the key they had)."
+    src = ims.source; p = getattr(src, 'provenance', None)
+    if isinstance(p, dict): return dict(p)                                     # a ShapesWorld
+    if hasattr(src, 'paths'): return dataset_id(src)                           # an ImageFolder: its paths
+    if ims.kind in ('folder', 'files'): return dataset_id([str(x) for x in src]) # the same key as the ImageFolder of that folder
+    if ims.kind == 'tensor': return dataset_id(src)
+    h = hashlib.sha256()                                                       # anything else: the decoded pixels
+    for i in range(len(ims)):
+        try: h.update(np.asarray(ims[i]).tobytes())
+        except BadImageError as e: h.update(f"unreadable {e.name}".encode())
+    return dict(n=len(ims), sha256=h.hexdigest()[:16])
+
+_EFFECT_FIELDS = ('S', 'const', 'direct', 'emb')
+
 def neuron_effects(
     clip:ClipModel,              # a model with a ViT image tower
-    images,                      # a dataset (indexable: scenes, PIL images, paths, a `ShapesWorld`, an `ImageFolder`…)
+    images,                      # any image source: a folder, paths, PIL images, scenes, a `ShapesWorld`, an `ImageFolder` or other dataset, a tensor…
     layer:int,                   # MLP layer of the neurons
     ln_mode:str='split',         # 'split' (the paper's) or 'centre'
     bs:int=32,                   # images per forward pass
     root:str|Path|None=None,     # cache folder (None: keep in memory only)
     shard_size:int=512,          # images per cached shard
-    progress_bar:bool|None=None, # show a progress bar
-)->NeuronEffects:
-    "Second-order effects of all neurons of `layer` over `images`, as factors (sharded and resumable with `root`)."
+    progress_bar:bool|None=None, # show a progress bar (default: for ≥ 256 images)
+    skip_bad:bool=False,         # skip unreadable images with a warning (listed in `.skipped`) instead of stopping
+)->NeuronEffects:                # factors on the CPU; `.ids` says which image each row is
+    "Second-order effects of all neurons of `layer` over `images`, as factors (read lazily in batches; sharded and resumable with `root`)."
+    from tqdm.auto import tqdm
     v = clip.vision; layer = check_layer(v, layer)
-    def run(items):
-        outs = [neuron_factors(clip, ch, layer, ln_mode) for ch in chunks(items, bs)]
-        cat = lambda k: torch.cat([o[k] for o in outs]).cpu().numpy()
-        return dict(S=cat('S'), const=cat('const'), direct=cat('direct'), emb=cat('emb'))
-    cfg = dict(kind='neuron_effects', model=model_key(clip), layer=layer, ln_mode=ln_mode, images=dataset_id(images))
-    r = cached_map(run, images, root, cfg, f'neurons_L{layer}', shard_size, progress_bar)
-    emb = torch.as_tensor(r['emb'])
-    return NeuronEffects(torch.as_tensor(r['S']), torch.as_tensor(r['const']), neuron_projections(clip, layer, ln_mode),
-                         torch.as_tensor(r['direct']), COEF*F.normalize(emb, dim=-1), layer, later_heads(v, layer),
-                         dict(cfg, n=len(emb)))
+    if ln_mode not in LN_MODES: raise UserError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
+    ims = as_images(images, skip_bad=skip_bad)
+    K, N, D = len(later_heads(v, layer)), v.n_neurons, v.embed_dim
+    empty = dict(S=np.zeros((0, K, N), np.float32), const=np.zeros((0, D), np.float32), direct=np.zeros((0, D), np.float32),
+                 emb=np.zeros((0, D), np.float32))
+    def run(part:Images, batches)->dict:                                        # the factors of one part, on the CPU
+        out, pos, names = {k: [] for k in _EFFECT_FIELDS}, [], []
+        for idx, ids, batch in batches:
+            f = _factors(clip, batch, layer, ln_mode)
+            for k in _EFFECT_FIELDS: out[k].append(f[k].float().cpu().numpy())
+            pos += idx; names += ids
+        return {k: np.concatenate(out[k]) if pos else empty[k] for k in _EFFECT_FIELDS} | dict(idx=np.asarray(pos, np.int64)), names
+    cfg = dict(kind='neuron_effects', model=model_key(clip), layer=layer, ln_mode=ln_mode)
+    desc = f'neurons L{layer}'
+    if root is None:
+        r, ids = run(ims, ims.batches(bs, desc=desc, progress=progress_bar)); parts = [r]
+    else:
+        if ims.kind == 'iterable': raise UserError("A cache (root) needs images with a length (a folder, a list or a dataset), not an iterable")
+        n = len(ims); starts = list(range(0, n, shard_size))
+        cfg['images'] = _source_key(ims)
+        cache = ShardCache(root, dict(cfg, n_items=n, shard_size=shard_size), f'neurons_L{layer}', n_shards=len(starts))
+        done = set(cache.done())
+        bar = tqdm(total=n, desc=desc, mininterval=1, disable=not (n >= 256 if progress_bar is None else progress_bar))
+        for k, a in enumerate(starts):
+            if k in done: bar.update(min(shard_size, n - a)); continue
+            part = _part(ims, a, min(a + shard_size, n))
+            def counted(it):
+                for b in it: yield b; bar.n = a + b[0][-1] + 1; bar.refresh()
+            r, _ = run(part, counted(part.batches(bs, progress=False)))
+            (cache.dir/f'shard{k:05d}.skipped.json').write_text(json.dumps(part.skipped, indent=1))   # before the shard counts as done
+            cache.write(k, dict(r, idx=r['idx'] + a)); bar.n = a + len(part); bar.refresh()
+        bar.close()
+        parts = []
+        for k in cache.done():                                                  # shards from before ids were stored have no idx
+            d = cache.read(k); a = starts[k]; sk = cache.dir/f'shard{k:05d}.skipped.json'
+            parts.append(dict(d, idx=np.asarray(d['idx']) if 'idx' in d else np.arange(a, a + len(d['S']))))
+            if sk.exists(): ims.skipped.update(json.loads(sk.read_text()))
+        ids = [ims.ids[i] for i in np.concatenate([p['idx'] for p in parts]).tolist()]
+    cat = lambda k: torch.as_tensor(np.concatenate([np.asarray(p[k]) for p in parts]))
+    if not ids: raise UserError("No readable images" + (f" ({len(ims.skipped)} skipped)" if ims.skipped else ''))
+    emb = cat('emb')
+    return NeuronEffects(cat('S'), cat('const'), neuron_projections(clip, layer, ln_mode), cat('direct'), COEF*F.normalize(emb, dim=-1),
+                         layer, later_heads(v, layer), dict(cfg, n=len(emb), source=ims.provenance()), ids)
 
 # %% ../nbs/05_neurons.ipynb #8c102397
 @dataclass
@@ -326,8 +430,13 @@ class NeuronPCs:
     explained:torch.Tensor   # [N] variance of all images' centred effects explained by r_n
     layer:int
     provenance:dict=field(default_factory=dict)
+    ids:list|None=None       # the id of each image row that `top` indexes (from the effects)
     @property
     def threshold(self)->torch.Tensor: return self.norms[:, 0]
+    def top_images(self, n:int, k:int|None=None)->list:
+        "`[(image id, centred norm), …]` of neuron `n`'s top `k` images (default all `top_k`), largest first."
+        k = k or self.top.shape[1]; ids = self.ids
+        return [(ids[int(i)] if ids else str(int(i)), float(self.norms[n, -1 - j])) for j, i in enumerate(self.top[n, :k])]
     def __repr__(self):
         return (f"NeuronPCs(layer {self.layer}, {len(self.directions)} neurons, top {self.norms.shape[1]}: PC1 explains "
                 f"{float(self.explained.mean()):.1%} of all images' variance, {float(self.explained_top.mean()):.1%} of the top images')")
@@ -338,24 +447,25 @@ def neuron_pcs(
     bs:int=256,                  # neurons per batched SVD
 )->NeuronPCs:
     "The first principal component of each neuron's centred second-order effects over its top images."
-    if not 1 <= top_k <= eff.n: raise ValueError(f"top_k={top_k} must be between 1 and the number of images ({eff.n})")
+    if not 1 <= top_k <= eff.n: raise UserError(f"top_k={top_k} must be between 1 and the number of images ({eff.n})")
+    d = eff.S.device                                                             # computed where the factors are
     norms = eff.centred_norms(); b = eff.mean
     top = norms.topk(top_k, dim=0).indices.T                                     # [N, top_k], decreasing norm
-    Sm, cm = eff.S.mean(0), eff.const.mean(0)
+    Sm, cm, U, C, topd = eff.S.mean(0), eff.const.to(d).mean(0), eff.U.to(d), eff.const.to(d), top.to(d)
     dirs, ex_top = [], []
     for i in range(0, eff.n_neurons, bs):
-        n = torch.arange(i, min(i + bs, eff.n_neurons))
-        dS = _gather(eff.S, top[n], n) - Sm[:, n].T[:, None]                            # [n', top_k, K]
-        X = torch.einsum('mik,kmD->miD', dS, eff.U[:, n]) + (eff.const[top[n]] - cm)            # [n', top_k, d_out]
+        n = torch.arange(i, min(i + bs, eff.n_neurons), device=d)
+        dS = _gather(eff.S, topd[n], n) - Sm[:, n].T[:, None]                           # [n', top_k, K]
+        X = torch.einsum('mik,kmD->miD', dS, U[:, n]) + (C[topd[n]] - cm)                       # [n', top_k, d_out]
         Xd = X.double(); ev, evec = torch.linalg.eigh(Xd @ Xd.transpose(1, 2))   # σ² of X, via its small Gram matrix
         r = F.normalize((Xd.transpose(1, 2) @ evec[..., -1:])[..., 0], dim=-1).float()   # first right singular vector
         r = torch.where(((X @ r[..., None])[..., 0] > 0).float().mean(1, keepdim=True) > .5, r, -r)   # most project positively
-        dirs.append(r); ex_top.append((ev[:, -1]/ev.clamp_min(0).sum(1)).float())
+        dirs.append(r.cpu()); ex_top.append((ev[:, -1]/ev.clamp_min(0).sum(1)).float().cpu())
     r = torch.cat(dirs)
     x = projections(eff, r)                                                       # [n, N] ⟨φ − b, r⟩
     explained = (x**2).sum(0)/(norms**2).sum(0).clamp_min(1e-30)
     return NeuronPCs(r, b, norms.gather(0, top.T).T.flip(1), top, torch.cat(ex_top), explained, eff.layer,
-                     dict(eff.provenance, top_k=top_k))
+                     dict(eff.provenance, top_k=top_k), eff.ids)
 
 def _gather(S:torch.Tensor, rows:torch.Tensor, n:torch.Tensor)->torch.Tensor:
     "S[rows[m, i], :, n[m]] as `[m, i, K]`: each neuron's own top images."
@@ -363,35 +473,53 @@ def _gather(S:torch.Tensor, rows:torch.Tensor, n:torch.Tensor)->torch.Tensor:
 
 def projections(eff:NeuronEffects, r:torch.Tensor, ref:NeuronEffects|None=None)->torch.Tensor:
     "⟨φ_n(I) − b_n, r_n⟩ `[n, N]` for per-neuron directions `r` `[N, d_out]` (b_n: the mean over `ref`, default `eff`)."
-    ref = ref or eff; Ur = torch.einsum('knD,nD->kn', eff.U, r)
-    return torch.einsum('ikn,kn->in', eff.S - ref.S.mean(0), Ur) + (eff.const - ref.const.mean(0)) @ r.T
+    ref = ref or eff; d = eff.S.device; r = r.to(d, eff.S.dtype)
+    Ur = torch.einsum('knD,nD->kn', eff.U.to(d), r)
+    x = torch.einsum('ikn,kn->in', eff.S - ref.S.mean(0).to(d), Ur) + (eff.const.to(d) - ref.const.mean(0).to(d)) @ r.T
+    return x.cpu()
 
 # %% ../nbs/05_neurons.ipynb #263cdfc7
-def mean_activations(clip:ClipModel, images, layer:int, bs:int=64, progress_bar:bool|None=None)->torch.Tensor:
+def _mlp_layer(v:VisionView, layer:int)->int:
+    if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)): raise TypeError(f"MLP layer must be an int, got {layer!r}")
+    if not -v.n_layers <= layer < v.n_layers: raise _OutOfRange(f"MLP layer {layer} out of range for {v.n_layers} layers")
+    return int(layer) % v.n_layers
+
+def mean_activations(
+    clip:ClipModel, images,      # any image source
+    layer:int,                   # MLP layer
+    bs:int=64,                   # images per forward pass
+    progress_bar:bool|None=None, # show a progress bar (default: for ≥ 256 images)
+    skip_bad:bool=False,         # skip unreadable images with a warning instead of stopping
+)->torch.Tensor:                 # `[T, N]` on the CPU
     "Per-token mean activation `[T, N]` of the neurons of MLP `layer` over `images`."
-    v = clip.vision
-    if not -v.n_layers <= layer < v.n_layers: raise IndexError(f"MLP layer {layer} out of range for {v.n_layers} layers")
+    v = clip.vision; layer = _mlp_layer(v, layer)
     tot, n = 0., 0
-    for ch in progress(list(chunks(images, bs)), desc='activations', show=progress_bar):
-        _, c = clip.run_with_cache(ch, names=[f'mlp_post.{layer % v.n_layers}'])
-        a = c[f'mlp_post.{layer % v.n_layers}'].float(); tot = tot + a.sum(0); n += len(a)
-    return tot/n
+    for _, _, b in as_images(images, skip_bad=skip_bad).batches(bs, desc='activations', progress=progress_bar):
+        _, c = clip.run_with_cache(b, names=[f'mlp_post.{layer}'])
+        a = c[f'mlp_post.{layer}'].float(); tot = tot + a.sum(0); n += len(a)
+    if not n: raise UserError("No readable images")
+    return (tot/n).cpu()
 
 def mean_replaced(
-    clip:ClipModel, images, layer:int,
+    clip:ClipModel, images,          # any image source
+    layer:int,                       # MLP layer
     act_mean:torch.Tensor,           # `[T, N]` from `mean_activations`
     neurons:Sequence[int]|None=None, # neurons to replace (default all)
-    bs:int=64,
-)->torch.Tensor:                     # `[n, d_out]` 100·ê with the neurons mean-replaced
+    bs:int=64,                       # images per forward pass
+    skip_bad:bool=False,             # skip unreadable images with a warning (rows then follow the readable images)
+    progress_bar:bool|None=None,     # show a progress bar (default: for ≥ 256 images)
+)->torch.Tensor:                     # `[n, d_out]` 100·ê with the neurons mean-replaced, on the CPU
     "The representation when neurons' activations are replaced by their per-token mean (a hook on the unmodified model)."
-    v = clip.vision; layer %= v.n_layers; idx = _neuron_index(v, neurons)
+    v = clip.vision; layer = _mlp_layer(v, layer); idx = _neuron_index(v, neurons)
     def hook(mod, args, out):
-        out = out.clone(); out[..., idx] = act_mean[:, idx].to(out); return out
+        out = out.clone(); i = idx.to(out.device); out[..., i] = act_mean[:, idx].to(out); return out
     reps = []
-    for ch in chunks(images, bs):
-        h = v.blocks[layer].act.register_forward_hook(hook)
-        try: reps.append(COEF*F.normalize(clip.encode_images(ch, bs=bs).float(), dim=-1))
-        finally: h.remove()
+    h = v.blocks[layer].act.register_forward_hook(hook)
+    try:
+        for _, _, b in as_images(images, skip_bad=skip_bad).batches(bs, desc='mean-replaced', progress=progress_bar):
+            reps.append(COEF*F.normalize(clip.encode_images(b, bs=bs).float(), dim=-1))
+    finally: h.remove()
+    if not reps: raise UserError("No readable images")
     return torch.cat(reps)
 
 # %% ../nbs/05_neurons.ipynb #6896cb54
@@ -410,23 +538,26 @@ def neuron_ablation(
     labels:Sequence[int],            # true class per evaluation image
     indirect:torch.Tensor|None=None, # `[n, d_out]` from `mean_replaced`, to add the indirect row
 )->NeuronAblation:
-    "The paper's ablation table for one layer (spec §9), plus the direct and indirect effects."
-    y = torch.as_tensor(labels); W = classifier.float()
-    if len(y) != val.n: raise ValueError(f"{len(y)} labels for {val.n} images")
-    if W.shape[0] != val.embedding.shape[1]: raise ValueError(f"Classifier dimension {W.shape[0]} ≠ embedding {val.embedding.shape[1]}")
-    acc = lambda rep: float(((rep @ W).argmax(1) == y).float().mean())
-    e, b = val.embedding, train.mean                                            # b: [N, d_out]
-    dev = val.total() - b.sum(0)                                                # Σ_n (φ_n − b_n)
-    sig = val.centred_norms(train) > pcs.threshold                              # [n, N] significant pairs
+    "The paper's ablation table for one layer (spec §9), plus the direct and indirect effects (computed where `val`'s factors are)."
+    d = val.S.device
+    y = torch.as_tensor(np.asarray(labels)).to(d); W = classifier.float().to(d)
+    if len(y) != val.n: raise UserError(f"{len(y)} labels for {val.n} images")
+    if W.shape[0] != val.embedding.shape[1]: raise UserError(f"Classifier dimension {W.shape[0]} ≠ embedding {val.embedding.shape[1]}")
+    acc = lambda rep: float(((rep.to(d) @ W).argmax(1) == y).float().mean())
+    e, b, U, C = val.embedding.to(d), train.mean.to(d), val.U.to(d), val.const.to(d)   # b: [N, d_out]
+    dev = val.total().to(d) - b.sum(0)                                          # Σ_n (φ_n − b_n)
+    sig = (val.centred_norms(train) > pcs.threshold).to(d)                      # [n, N] significant pairs
     def part(M):                                                                # Σ_n M[i,n] (φ_n − b_n)
         M = M.float()
-        return torch.einsum('in,ikn,knD->iD', M, val.S, val.U) + M.sum(1, keepdim=True)*val.const - M @ b
-    x = projections(val, pcs.directions, train)
+        return torch.einsum('in,ikn,knD->iD', M, val.S, U) + M.sum(1, keepdim=True)*C - M @ b
+    x, r = projections(val, pcs.directions, train).to(d), pcs.directions.to(d)
     out = {'baseline': acc(e), 'second-order (mean-ablated)': acc(e - dev),
            'w/o significant': acc(e - part(sig)), 'w/o insignificant': acc(e - part(~sig)),
-           'rec. from PC #1': acc(e - dev + x @ pcs.directions),
-           'direct (mean-ablated)': acc(e - val.direct + train.direct.mean(0))}
-    if indirect is not None: out['indirect (mean-replaced)'] = acc(indirect)
+           'rec. from PC #1': acc(e - dev + x @ r),
+           'direct (mean-ablated)': acc(e - val.direct.to(d) + train.direct.to(d).mean(0))}
+    if indirect is not None:
+        if len(indirect) != val.n: raise UserError(f"{len(indirect)} indirect rows for {val.n} images")
+        out['indirect (mean-replaced)'] = acc(indirect)
     out['share significant'] = float(sig.float().mean())
     return NeuronAblation(out, val.n, val.layer)
 
@@ -445,21 +576,26 @@ def plot_neuron_ablation(res:Sequence[NeuronAblation], ax=None, chance:float|Non
 
 # %% ../nbs/05_neurons.ipynb #537abfe2
 def indirect_effects(
-    clip:ClipModel, images, layer:int,
+    clip:ClipModel, images,      # any image source
+    layer:int,                   # MLP layer
     act_mean:torch.Tensor,       # `[T, N]` from `mean_activations`
     neurons:Sequence[int],       # the neurons (one forward pass over `images` each)
-    bs:int=64,
-)->torch.Tensor:                 # `[n, len(neurons), d_out]`
+    bs:int=64,                   # images per forward pass
+    skip_bad:bool=False,         # skip unreadable images with a warning (rows then follow the readable images)
+)->torch.Tensor:                 # `[n, len(neurons), d_out]` on the CPU
     "Per-neuron indirect effects: 100·ê minus the representation with that neuron mean-replaced."
-    base = COEF*F.normalize(clip.encode_images(images, bs=bs).float(), dim=-1)
-    return torch.stack([base - mean_replaced(clip, images, layer, act_mean, [n], bs=bs) for n in neurons], 1)
+    ims = as_images(images, skip_bad=skip_bad)
+    base = COEF*F.normalize(clip.encode_images(ims, bs=bs).float(), dim=-1)
+    with warnings.catch_warnings():                                             # unreadable images were reported once, above
+        warnings.simplefilter('ignore')
+        return torch.stack([base - mean_replaced(clip, ims, layer, act_mean, [n], bs=bs) for n in neurons], 1)
 
 def pc1_share(X:torch.Tensor, top_k:int=100)->torch.Tensor:
     "For effects `X` `[n, N', d]`: per neuron, the variance of its `top_k` largest centred effects explained by their first PC."
     Xc = X - X.mean(0); top = Xc.norm(dim=-1).topk(min(top_k, len(X)), dim=0).indices   # [top_k, N']
     Y = Xc.gather(0, top[..., None].expand(-1, -1, X.shape[-1])).transpose(0, 1).double()   # [N', top_k, d]
     ev = torch.linalg.eigvalsh(Y @ Y.transpose(1, 2))
-    return (ev[:, -1]/ev.clamp_min(0).sum(1)).float()
+    return (ev[:, -1]/ev.clamp_min(0).sum(1)).float().cpu()
 
 # %% ../nbs/05_neurons.ipynb #62cf40b6
 DICTIONARY_MODES = ('reference', 'unit')
@@ -467,10 +603,10 @@ DICTIONARY_MODES = ('reference', 'unit')
 def text_dictionary(
     text_emb:torch.Tensor,       # `[M, d]` text embeddings (any norm)
     mode:str='reference',        # 'reference' (per-dimension scaling, for parity) or 'unit' (unit-norm atoms)
-)->torch.Tensor:                 # `[M, d]` dictionary atoms
+)->torch.Tensor:                 # `[M, d]` dictionary atoms, on the CPU
     "The OMP dictionary from a text bank's embeddings."
-    if mode not in DICTIONARY_MODES: raise ValueError(f"dictionary mode must be one of {DICTIONARY_MODES}, got {mode!r}")
-    D = COEF*F.normalize(text_emb.float(), dim=-1)
+    if mode not in DICTIONARY_MODES: raise UserError(f"dictionary mode must be one of {DICTIONARY_MODES}, got {mode!r}")
+    D = COEF*F.normalize(text_emb.float().cpu(), dim=-1)
     D = D - D.mean(0)
     if mode == 'reference': return COEF*D/D.norm(dim=0).clamp_min(1e-12)
     return F.normalize(D, dim=-1)
@@ -505,13 +641,13 @@ def sparse_text_decomposition(
     "Orthogonal matching pursuit of every direction on the text dictionary (scikit-learn)."
     from sklearn.decomposition import SparseCoder
     texts = list(texts); M = len(texts)
-    if text_emb.shape[0] != M: raise ValueError(f"{text_emb.shape[0]} embeddings for {M} texts")
+    if text_emb.shape[0] != M: raise UserError(f"{text_emb.shape[0]} embeddings for {M} texts")
     if text_emb.shape[1] != directions.shape[1]:
-        raise ValueError(f"Text embeddings have dimension {text_emb.shape[1]}, directions {directions.shape[1]}: not the same model?")
-    if not 1 <= m <= M: raise ValueError(f"m={m} texts per neuron, but the dictionary has only {M} texts (need 1 ≤ m ≤ {M})")
+        raise UserError(f"Text embeddings have dimension {text_emb.shape[1]}, directions {directions.shape[1]}: not the same model?")
+    if not 1 <= m <= M: raise UserError(f"m={m} texts per neuron, but the dictionary has only {M} texts (need 1 ≤ m ≤ {M})")
     D = text_dictionary(text_emb, dictionary)
     coder = SparseCoder(dictionary=D.double().numpy(), transform_algorithm='omp', transform_n_nonzero_coefs=m)
-    X = directions.double().numpy()
+    X = directions.detach().double().cpu().numpy()                              # scikit-learn: on the CPU
     coef = np.concatenate([coder.transform(X[i:i+bs]) for i in range(0, len(X), bs)])
     return NeuronTexts(torch.as_tensor(coef, dtype=torch.float32), texts, D, m, dictionary, layer)
 
@@ -531,7 +667,7 @@ def load_neuron_texts(path:str|Path, texts:Sequence[str], text_emb:torch.Tensor)
     "Read a saved decomposition back (the bank and its embeddings are needed to rebuild the dictionary)."
     import scipy.sparse as sp
     path = Path(path); meta = json.loads(path.read_text())
-    if meta['n_texts'] != len(texts): raise ValueError(f"Saved with a bank of {meta['n_texts']} texts, got {len(texts)}")
+    if meta['n_texts'] != len(texts): raise UserError(f"Saved with a bank of {meta['n_texts']} texts, got {len(texts)}")
     coef = torch.as_tensor(sp.load_npz(path.with_suffix('.npz')).toarray(), dtype=torch.float32)
     return NeuronTexts(coef, list(texts), text_dictionary(text_emb, meta['mode']), meta['m'], meta['mode'], meta['layer'],
                        meta.get('provenance', {}))
@@ -556,10 +692,11 @@ def text_reconstruction_accuracy(
     classifier:torch.Tensor, labels:Sequence[int],
 )->float:
     "Zero-shot accuracy when each neuron's centred effect is replaced by its projection on `directions`."
-    y = torch.as_tensor(labels)
-    x = projections(val, directions, train)
-    rep = val.embedding - (val.total() - train.mean.sum(0)) + x @ directions
-    return float(((rep @ classifier.float()).argmax(1) == y).float().mean())
+    d = val.S.device; y = torch.as_tensor(np.asarray(labels)).to(d); r = directions.float().to(d)
+    if len(y) != val.n: raise UserError(f"{len(y)} labels for {val.n} images")
+    x = projections(val, r, train).to(d)
+    rep = val.embedding.to(d) - (val.total() - train.mean.sum(0)).to(d) + x @ r
+    return float(((rep @ classifier.float().to(d)).argmax(1) == y).float().mean())
 
 def plot_accuracy_vs_m(ms:Sequence[int], accs:dict, full:float, pc:float|None=None, ax=None):
     "Accuracy of the text reconstructions against the number of texts per neuron (the paper's Fig. 4)."
@@ -573,30 +710,48 @@ def plot_accuracy_vs_m(ms:Sequence[int], accs:dict, full:float, pc:float|None=No
     return ax
 
 # %% ../nbs/05_neurons.ipynb #c168713a
-def neuron_activation_map(clip:ClipModel, image, layer:int, weights:torch.Tensor)->torch.Tensor:
+def neuron_activation_map(
+    clip:ClipModel,
+    image,                       # one image: PIL, array, path, scene, a dataset item (`(image, label)`, dict) or a `[3,H,W]` tensor
+    layer:int,                   # MLP layer
+    weights:torch.Tensor,        # `[N]` weight per neuron
+)->torch.Tensor:                 # `[g, g]` on the CPU
     "Patch map `[g, g]` of Σ_n weights[n]·p_{t,n} over the neurons of `layer` for one image (weights `[N]`)."
-    v = clip.vision; layer %= v.n_layers
-    _, c = clip.run_with_cache([image], names=[f'mlp_post.{layer}'])
-    a = c[f'mlp_post.{layer}'][0, 1:].float() @ weights.float()
-    return a.view(v.grid, v.grid)
+    v = clip.vision; layer = _mlp_layer(v, layer)
+    _, c = clip.run_with_cache(as_images([image]), names=[f'mlp_post.{layer}'])
+    a = c[f'mlp_post.{layer}'][0, 1:].float()
+    return (a @ weights.float().to(a.device)).view(v.grid, v.grid).cpu()
+
+def _positions(ims:Images, ids:list|None, rows:Sequence[int])->list:
+    "Where effect rows sit in `ims`: by id when the ids match (rows of readable images only), else the row itself."
+    if ids is not None and ims.kind != 'iterable':
+        where = {k: j for j, k in enumerate(ims.ids)}
+        if all(ids[int(i)] in where for i in rows): return [where[ids[int(i)]] for i in rows]
+    return [int(i) for i in rows]
 
 def plot_neuron(
-    clip:ClipModel, images, pcs:NeuronPCs, nt:NeuronTexts|None, n:int,
+    clip:ClipModel,
+    images,                      # the images the effects were computed on (any source)
+    pcs:NeuronPCs, nt:NeuronTexts|None,
+    n:int,                       # the neuron
     k:int=6,                     # top images shown
     n_texts:int=6,               # texts shown
 ):
-    "A neuron at a glance: its top images, its texts (coefficients) and its activation map on the top image."
+    "A neuron at a glance: its top images (with their ids), its texts (coefficients) and its activation map on the top image."
     import matplotlib.pyplot as plt
     _neuron_index(clip.vision, [n])
-    top = pcs.top[n][:k].tolist()
+    ims = as_images(images)
+    if ims.kind == 'iterable': raise UserError("plot_neuron needs images it can index (a folder, a list or a dataset), not an iterable")
+    rows = pcs.top[n][:k].tolist(); pos = _positions(ims, pcs.ids, rows)
     fig = plt.figure(figsize=(1.5*k + 3.2, 3.3))
     gs = fig.add_gridspec(2, k + 2, height_ratios=[1, 1])
-    for j, i in enumerate(top):
-        ax = fig.add_subplot(gs[0, j]); ax.imshow(to_pil(images[i])); ax.axis('off')
-        ax.set_title(f"‖φ−b‖ {float(pcs.norms[n, -1 - j]):.2f}", fontsize=7)
+    for j, (i, p) in enumerate(zip(rows, pos)):
+        ax = fig.add_subplot(gs[0, j]); ax.imshow(to_pil(ims[p])); ax.axis('off')
+        name = pcs.ids[i] if pcs.ids else str(i)
+        ax.set_title(f"{name if len(name) <= 22 else '…' + name[-21:]}\n‖φ−b‖ {float(pcs.norms[n, -1 - j]):.2f}", fontsize=6)
     w = torch.zeros(clip.vision.n_neurons); w[n] = 1
-    img = np.asarray(to_pil(images[top[0]]))
-    m = upsample_map(neuron_activation_map(clip, images[top[0]], pcs.layer, w), img.shape[:2])
+    first = ims[pos[0]]; img = np.asarray(to_pil(first))
+    m = upsample_map(neuron_activation_map(clip, first, pcs.layer, w), img.shape[:2])
     ax = fig.add_subplot(gs[1, 0:2]); ax.imshow(img); ax.imshow(m, cmap='magma', alpha=.55); ax.axis('off')
     ax.set_title('activation on top image', fontsize=7)
     if nt is not None:
@@ -617,28 +772,32 @@ class Concepts:
     maps:dict                # word -> [g, g] map
     def __repr__(self): return f"{len(self.active)} active neurons: " + ', '.join(f"{w} ({s:.2g})" for w, s in self.words)
 
-def discover_concepts(
-    clip:ClipModel, image,       # one image
-    train:NeuronEffects, pcs:NeuronPCs, nt:NeuronTexts,
-    k:int=10,                    # words returned
-    n_maps:int=3,                # words that get a region map
-)->Concepts:
-    "Concepts of one image from its significantly active neurons and their texts."
-    layer = pcs.layer
-    one = neuron_factors(clip, [image], layer)
-    eff = NeuronEffects(one['S'], one['const'], train.U, one['direct'], one['emb'], layer, train.heads)
-    norms = eff.centred_norms(train)[0]
+def _concepts(f:dict, j:int, train:NeuronEffects, pcs:NeuronPCs, nt:NeuronTexts, k:int, n_maps:int, v:VisionView)->Concepts:
+    "The concepts of row `j` of a batch's factors `f` (on the CPU)."
+    one = NeuronEffects(f['S'][j:j+1], f['const'][j:j+1], train.U.cpu(), f['direct'][j:j+1], f['emb'][j:j+1], pcs.layer, train.heads)
+    norms = one.to(train.S.device).centred_norms(train)[0]
     active = torch.nonzero(norms > pcs.threshold).flatten()
     if not len(active): return Concepts([], [], {})
     votes = nt.coef[active]*norms[active, None]                                  # [n_active, M]
     score = votes.sum(0)
-    best = score.argsort(descending=True)[:k]
-    words = [(nt.texts[int(j)], float(score[j])) for j in best]
+    best = [i for i in score.argsort(descending=True)[:k] if score[i] > 0]         # words the active neurons vote for
+    words = [(nt.texts[int(i)], float(score[i])) for i in best]
+    act = f['act'][j, 1:].float()                                                # [g², N] the patches' activations
     maps = {}
-    for j in best[:n_maps]:
-        w = torch.zeros(clip.vision.n_neurons); w[active] = votes[:, j]
-        maps[nt.texts[int(j)]] = neuron_activation_map(clip, image, layer, w)
+    for i in best[:n_maps]:
+        w = torch.zeros(v.n_neurons); w[active] = votes[:, i]
+        maps[nt.texts[int(i)]] = (act @ w).view(v.grid, v.grid)
     return Concepts(words, active.tolist(), maps)
+
+def discover_concepts(
+    clip:ClipModel,
+    image,                       # one image (PIL, array, path, scene, a dataset item or a `[3,H,W]` tensor)
+    train:NeuronEffects, pcs:NeuronPCs, nt:NeuronTexts,
+    k:int=10,                    # words returned
+    n_maps:int=3,                # words that get a region map
+)->Concepts:                     # maps on the CPU
+    "Concepts of one image from its significantly active neurons and their texts (one forward pass)."
+    return _concepts(neuron_factors(clip, as_images([image]), pcs.layer), 0, train, pcs, nt, k, n_maps, clip.vision)
 
 def plot_concepts(image, con:Concepts, ax=None):
     "The image and one region per discovered word."
@@ -662,40 +821,80 @@ def _true_words(scene)->set:
 def class_neurons(pcs_by_layer:dict, classifier:torch.Tensor, top:int=200)->list:
     "For each class (column of `classifier`), its `top` (layer, neuron) pairs by |⟨r_n, w_c⟩|."
     keys = [(l, n) for l, p in pcs_by_layer.items() for n in range(len(p.directions))]
-    R = torch.cat([p.directions for p in pcs_by_layer.values()])                # [Σ N, d]
-    if R.shape[1] != classifier.shape[0]: raise ValueError(f"Classifier dimension {classifier.shape[0]} ≠ directions {R.shape[1]}")
+    R = torch.cat([p.directions.cpu() for p in pcs_by_layer.values()])          # [Σ N, d]
+    if R.shape[1] != classifier.shape[0]: raise UserError(f"Classifier dimension {classifier.shape[0]} ≠ directions {R.shape[1]}")
     top = min(top, len(keys))
-    idx = (R @ classifier.float()).abs().topk(top, dim=0).indices.T               # [C, top]
+    idx = (R @ classifier.float().cpu()).abs().topk(top, dim=0).indices.T         # [C, top]
     return [[keys[i] for i in row.tolist()] for row in idx]
 
-def neuron_segmentation_maps(
-    clip:ClipModel, images,
+class NeuronMaps(tuple):
+    "`(maps, preds)` (unpacks as a pair) that also says which images the rows are: `ids`, their `positions` in the source, `skipped`."
+    def __new__(cls, maps, preds, ids, positions, skipped):
+        t = super().__new__(cls, (maps, preds)); t.ids, t.positions, t.skipped = ids, positions, skipped; return t
+    @property
+    def maps(self)->torch.Tensor: return self[0]
+    @property
+    def preds(self)->torch.Tensor: return self[1]
+    def __repr__(self): return f"NeuronMaps({len(self.ids)} maps {tuple(self[0].shape[1:])}, {len(self.skipped)} skipped)"
+
+def iter_neuron_segmentation_maps(
+    clip:ClipModel, images,      # any image source
     classifier:torch.Tensor,     # `[d_out, C]`
     neurons:list,                # per class, (layer, neuron) pairs (`class_neurons`)
-    size:int|None=None, bs:int=32,
-)->tuple:                        # (maps `[B, size, size]` in [0, 1], predicted classes `[B]`)
-    "Segmentation heat maps from the predicted class's neurons' spatial activations."
+    size:int|None=None,          # side of the maps (default: the model's input size)
+    bs:int=32,                   # images per forward pass
+    skip_bad:bool=False,         # skip unreadable images with a warning instead of stopping
+    progress_bar:bool|None=None, # show a progress bar (default: for ≥ 256 images)
+    images_out:Images|None=None, # set to the `Images` read (to learn what was skipped)
+):
+    "Yield `(positions, ids, maps [b, size, size] in [0, 1], predicted classes [b])` batch by batch (on the CPU; nothing accumulates)."
     v = clip.vision; size = size or v.image_size
-    layers = sorted({l for ns in neurons for l, _ in ns})
-    maps, preds = [], []
-    for ch in chunks(images, bs):
-        e, c = clip.run_with_cache(ch, names=[f'mlp_post.{l}' for l in layers], stop_early=False)
-        pred = (F.normalize(e.float(), dim=-1) @ classifier.float()).argmax(1)
-        for b, p in enumerate(pred.tolist()):
-            m = torch.stack([c[f'mlp_post.{l}'][b, 1:, n].float() for l, n in neurons[p]]).mean(0)
+    layers = sorted({_mlp_layer(v, l) for ns in neurons for l, _ in ns})
+    ims = as_images(images, skip_bad=skip_bad) if images_out is None else images_out
+    W = classifier.float().to(clip.device)
+    for idx, ids, b in ims.batches(bs, desc='neuron maps', progress=progress_bar):
+        e, c = clip.run_with_cache(b, names=[f'mlp_post.{l}' for l in layers], stop_early=False)
+        pred = (F.normalize(e.float(), dim=-1) @ W).argmax(1)
+        maps = []
+        for j, p in enumerate(pred.tolist()):
+            m = torch.stack([c[f'mlp_post.{l % v.n_layers}'][j, 1:, n].float() for l, n in neurons[p]]).mean(0).cpu()
             maps.append(normalize_map(upsample_map(m.view(v.grid, v.grid), size)))
-        preds.append(pred)
-    return torch.stack(maps), torch.cat(preds)
+        yield idx, ids, torch.stack(maps), pred.cpu()
 
-def evaluate_neuron_segmentation(clip, images, masks, classifier, neurons, threshold:float=0.5, bs:int=32)->dict:
+def neuron_segmentation_maps(
+    clip:ClipModel, images,      # any image source
+    classifier:torch.Tensor,     # `[d_out, C]`
+    neurons:list,                # per class, (layer, neuron) pairs (`class_neurons`)
+    size:int|None=None,          # side of the maps (default: the model's input size)
+    bs:int=32,                   # images per forward pass
+    skip_bad:bool=False,         # skip unreadable images with a warning instead of stopping
+    progress_bar:bool|None=None, # show a progress bar (default: for ≥ 256 images)
+)->NeuronMaps:                   # (maps `[n, size, size]` in [0, 1], predicted classes `[n]`) with `.ids`, `.positions`, `.skipped`
+    "Segmentation heat maps from the predicted class's neurons' spatial activations (all in memory: for a large folder iterate `iter_neuron_segmentation_maps`)."
+    ims = as_images(images, skip_bad=skip_bad); pos, ids, maps, preds = [], [], [], []
+    for p, i, m, c in iter_neuron_segmentation_maps(clip, ims, classifier, neurons, size, bs, skip_bad, progress_bar, ims):
+        pos += p; ids += i; maps.append(m); preds.append(c)
+    if not maps: raise UserError("No readable images" + (f" ({len(ims.skipped)} skipped)" if ims.skipped else ''))
+    return NeuronMaps(torch.cat(maps), torch.cat(preds), ids, pos, dict(ims.skipped))
+
+def evaluate_neuron_segmentation(
+    clip:ClipModel, images,      # any image source
+    masks,                       # ground-truth masks: a sequence aligned with `images`, or `{id: mask}`
+    classifier:torch.Tensor,     # `[d_out, C]`
+    neurons:list,                # per class, (layer, neuron) pairs (`class_neurons`)
+    threshold:float=0.5,         # the reference's threshold
+    bs:int=32,                   # images per forward pass
+    skip_bad:bool=False,         # skip unreadable images (and their masks) with a warning instead of stopping
+)->dict:                         # pixel_acc, miou, map, n (images scored), n_skipped
     "Pixel accuracy, mIoU and mAP of neuron maps against ground-truth masks (threshold 0.5 as in the reference)."
-    maps, _ = neuron_segmentation_maps(clip, images, classifier, neurons, bs=bs)
-    meter = SegmentationMeter(threshold)
-    for m, gt in zip(maps, masks):
-        gt = np.asarray(gt).astype(bool)
-        if gt.shape != tuple(m.shape): gt = np.asarray(Image.fromarray(gt).resize(tuple(m.shape[::-1]), Image.NEAREST))
-        meter.update(m, gt)
-    return meter.result()
+    ims = as_images(images, skip_bad=skip_bad); meter = SegmentationMeter(threshold); n = 0
+    for pos, ids, maps, _ in iter_neuron_segmentation_maps(clip, ims, classifier, neurons, bs=bs, images_out=ims):
+        for p, i, m in zip(pos, ids, maps):
+            gt = np.asarray(masks[i] if isinstance(masks, dict) else masks[p]).astype(bool)
+            if gt.shape != tuple(m.shape): gt = np.asarray(Image.fromarray(gt).resize(tuple(m.shape[::-1]), Image.NEAREST))
+            meter.update(m, gt); n += 1
+    if not n: raise UserError("No readable images")
+    return dict(meter.result(), n_skipped=len(ims.skipped))
 
 # %% ../nbs/05_neurons.ipynb #c4573e93
 @dataclass
@@ -719,16 +918,16 @@ def adversarial_words(
     template:str='{}',           # prompt for the class words
 )->AdversarialWords:
     "Rank neurons by their alignment with t(wrong) − t(true) and score the words of their decompositions."
-    if set(pcs_by_layer) != set(texts_by_layer): raise ValueError("pcs_by_layer and texts_by_layer must cover the same layers")
+    if set(pcs_by_layer) != set(texts_by_layer): raise UserError("pcs_by_layer and texts_by_layer must cover the same layers")
     pool = texts_by_layer[next(iter(texts_by_layer))].texts
-    if any(nt.texts != pool for nt in texts_by_layer.values()): raise ValueError("All decompositions must use the same word pool")
+    if any(nt.texts != pool for nt in texts_by_layer.values()): raise UserError("All decompositions must use the same word pool")
     t = clip.encode_texts([template.format(true), template.format(wrong)])
-    v = (t[1] - t[0]).float()
+    v = (t[1] - t[0]).float().cpu()
     keys = [(l, n) for l, p in pcs_by_layer.items() for n in range(len(p.directions))]
-    al = torch.cat([p.directions @ v for p in pcs_by_layer.values()])
+    al = torch.cat([p.directions.cpu() @ v.cpu() for p in pcs_by_layer.values()])
     sel = al.abs().topk(min(n_neurons, len(keys))).indices
-    score = sum(texts_by_layer[keys[i][0]].coef[keys[i][1]]*al[i] for i in sel.tolist())
-    emb = clip.encode_texts(pool); wv = clip.encode_texts([template.format(wrong)])[0]
+    score = sum(texts_by_layer[keys[i][0]].coef[keys[i][1]].cpu()*al[i] for i in sel.tolist())
+    emb = clip.encode_texts(pool).cpu(); wv = clip.encode_texts([template.format(wrong)])[0].cpu()
     blocked = {w.lower() for w in block} | {wrong.lower(), true.lower()}
     syn = {pool[j] for j in torch.nonzero(emb @ wv >= synonym_cos).flatten().tolist()}
     order = score.argsort(descending=True).tolist()
@@ -749,7 +948,7 @@ def compose_descriptions(
     seed:int=0,
 )->list:
     "Deterministic descriptions of `true` packing in mined words (a stand-in for the paper's LLM step)."
-    if not words: raise ValueError("No words to compose descriptions from")
+    if not words: raise UserError("No words to compose descriptions from")
     rng = np.random.default_rng(seed); words = list(words)
     out = []
     for i in range(n):
@@ -765,7 +964,7 @@ class ShapesGenerator:
         toks = [w.strip('.,;!') for w in d.lower().split()]
         pick = lambda vocab: [w for w in toks if w in vocab]
         shapes = pick(SHAPES)
-        if not shapes: raise ValueError(f"No shape named in {d!r}: the shapes world can only draw {SHAPES}")
+        if not shapes: raise UserError(f"No shape named in {d!r}: the shapes world can only draw {SHAPES}")
         attrs = dict(shape=shapes[0])
         for k, vocab in (('colour', COLOURS), ('size', SIZES), ('side', SIDES)):
             if pick(vocab): attrs[k] = pick(vocab)[0]
@@ -784,14 +983,19 @@ class ShapesGenerator:
                 out.append(s)
         return out
 
-def fooling_rate(clip:ClipModel, images, v:torch.Tensor, bs:int=64)->float:
+def fooling_rate(
+    clip:ClipModel, images,      # any image source
+    v:torch.Tensor,              # `[d]` t(wrong) − t(true)
+    bs:int=64,                   # images per forward pass
+    skip_bad:bool=False,         # skip unreadable images with a warning instead of stopping
+)->float:
     "Fraction of images whose embedding leans towards the wrong class: ⟨M(x), v⟩ > 0."
-    e = clip.encode_images(images, bs=bs)
-    return float((e.float() @ v > 0).float().mean())
+    e = clip.encode_images(images, bs=bs, skip_bad=skip_bad)                    # on the CPU
+    return float((e.float() @ v.float().cpu() > 0).float().mean())
 
 def text_fooling_rate(clip:ClipModel, descriptions:Sequence[str], v:torch.Tensor)->float:
     "The text-side proxy: fraction of descriptions whose text embedding satisfies ⟨t, v⟩ > 0."
-    return float((clip.encode_texts(list(descriptions)).float() @ v > 0).float().mean())
+    return float((clip.encode_texts(list(descriptions)).float().cpu() @ v.float().cpu() > 0).float().mean())
 
 # %% ../nbs/05_neurons.ipynb #fd8181ea
 def word_fooling_rates(clip:ClipModel, generator:Callable, true:str, words:Sequence[str], v:torch.Tensor,
@@ -805,7 +1009,7 @@ def neuron_explorer(clip:ClipModel, images, pcs_by_layer:dict, texts_by_layer:di
     import ipywidgets as W
     import matplotlib.pyplot as plt
     from IPython.display import display
-    layers = sorted(pcs_by_layer); out = W.Output()
+    layers = sorted(pcs_by_layer); out = W.Output(); images = as_images(images)   # read lazily, one figure at a time
     def ranked(l): return pcs_by_layer[l].explained.argsort(descending=True).tolist()
     lay = W.Dropdown(options=layers, value=layers[-1], description='layer')
     neu = W.Dropdown(options=ranked(layers[-1])[:200], description='neuron')
@@ -820,48 +1024,206 @@ def neuron_explorer(clip:ClipModel, images, pcs_by_layer:dict, texts_by_layer:di
 # %% ../nbs/05_neurons.ipynb #ca188390
 from .cli import cli_command, tour_section, _fig
 
-@cli_command('neurons', 'second-order effects of neurons: ablations, PCs, text decompositions, figures')
-def cmd_neurons(args):
-    from clip_explain.cli import _clip_from
+def _file_name(image_id, suffix:str)->str:
+    "A flat file name for an image id: its relative path with `/` → `__`, then `suffix` (`cats/tom.jpg` → `cats__tom.jpg.png`)."
+    s = re.sub(r'[^A-Za-z0-9._-]+', '_', str(image_id).replace('\\', '/').strip('/').replace('/', '__')).lstrip('.') or 'image'
+    return s + suffix
+
+def _read_bank(path)->list:
+    "A text bank from the user's file; an unreadable or empty one is a user error."
+    try: return read_text_bank(path)
+    except FileNotFoundError: raise
+    except (ValueError, OSError) as e: raise UserError(f"Bad text bank {path}: {e}") from None
+
+def _templates(spec:str|None, bundled:bool)->list:
+    "Prompt templates: 'imagenet' (CLIP's 80), 'simple', a text file (one per line), or one template with `{}`."
+    from clip_explain.data import imagenet_templates
+    if spec is None: return ['{}'] if bundled else imagenet_templates()
+    if spec in ('imagenet', 'simple'): return imagenet_templates(simple=spec == 'simple')
+    ts = _read_bank(spec) if Path(spec).expanduser().is_file() else [spec]
+    bad = [t for t in ts if '{}' not in t]
+    if bad: raise UserError(f"A prompt template needs a {{}} for the class name: {bad[0]!r}")
+    return ts
+
+def _class_names(spec:str|None, folders:list|None)->list:
+    "Class names from `--classes` ('imagenet', a JSON {sub-folder: name}, a text file) or the class sub-folders' names."
+    from clip_explain.data import imagenet_classnames
+    if spec is None:
+        if not folders: raise UserError("No class names: pass --classes FILE (one name per line) or a folder with one sub-folder per class")
+        if len(folders) == 1000 and all(re.fullmatch(r'n\d{8}', f) for f in folders): return imagenet_classnames()   # ImageNet's wnids
+        return [f.replace('_', ' ') for f in folders]
+    if spec == 'imagenet': names = imagenet_classnames()
+    elif Path(spec).expanduser().suffix.lower() == '.json':
+        p = Path(spec).expanduser()
+        try: m = json.loads(p.read_text(encoding='utf-8'))
+        except FileNotFoundError: raise
+        except (ValueError, OSError) as e: raise UserError(f"Bad class-name file {p}: {e}") from None
+        if not isinstance(m, dict) or not m: raise UserError(f"{p} must hold a JSON object {{sub-folder: class name}}")
+        if folders is None: return [str(v) for v in m.values()]
+        miss = [f for f in folders if f not in m]
+        if miss: raise UserError(f"{p} names no class for the sub-folder(s) {miss[:5]}")
+        return [str(m[f]) for f in folders]
+    else: names = _read_bank(spec)
+    if folders is not None and len(names) != len(folders):
+        raise UserError(f"--classes gives {len(names)} names for {len(folders)} class sub-folders (one name per sub-folder, in sorted order)")
+    return names
+
+def _labelled(path, skip_bad:bool)->tuple:
+    "(images, {id: label}, class sub-folders) of a labelled folder: one sub-folder per class."
     from clip_explain.data import ImageFolder
+    f = ImageFolder(path)
+    if not f.classes: raise UserError(f"{f.root} has no class sub-folders (a labelled folder holds one sub-folder of images per class)")
+    loose = [i for i, l in zip(f.ids, f.labels) if l < 0]
+    if loose: raise UserError(f"{f.root}/{loose[0]} is not in a class sub-folder ({len(loose)} such files)")
+    return as_images(f, skip_bad=skip_bad), dict(zip(f.ids, f.labels)), f.classes
+
+def _folder_classes(path)->list|None:
+    "The class sub-folders of a folder of images (None for a file or a flat folder)."
+    p = Path(path).expanduser()
+    if not p.is_dir(): return None
+    return sorted(d.name for d in p.iterdir() if d.is_dir() and not d.name.startswith(".")) or None
+
+def _mask_for(root:Path, image_id:str)->Path|None:
+    "The mask file of an image: the same relative path under `root`, with any image extension."
+    from clip_explain.inputs import IMAGE_EXTS
+    rel = Path(image_id)
+    for c in [root/rel] + [root/rel.with_suffix(e) for e in ('.png',) + tuple(IMAGE_EXTS)]:
+        if c.is_file(): return c
+    return None
+
+def _dump(path:Path, obj)->Path:
+    path.write_text(json.dumps(obj, indent=1, default=str), encoding='utf-8'); return path
+
+# %% ../nbs/05_neurons.ipynb #c0de0503
+@cli_command('neurons', 'second-order effects of neurons: PCs, text decompositions, top images, ablation table, segmentation, concepts')
+def cmd_neurons(args)->dict:
+    "`clip-explain neurons`: effects over every image, PCs, texts and top images per neuron; the paper's experiments on request."
+    from clip_explain.cli import _clip_from
+    from clip_explain.cache import cached_classifier
     import matplotlib.pyplot as plt
+    if args.images and args.n is not None:
+        raise UserError("--n sets the number of shapes-world scenes; with --images every image is used (there is no cap)")
     clip = _clip_from(args); v = clip.vision; layer = check_layer(v, args.layer)
-    bundled = clip.info.pretrained == 'bundled'
-    images = ImageFolder(args.images) if args.images else ShapesWorld(args.n, seed=args.seed)
-    if args.bank: bank = read_text_bank(args.bank)
-    else: bank = shapes_word_pool() if bundled else word_bank(args.bank_size)
-    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    eff = neuron_effects(clip, images, layer, bs=args.bs, root=args.cache, progress_bar=True)
+    bundled = clip.info.pretrained == 'bundled'; bs, sb = args.bs, args.skip_bad
+    if bs < 1: raise UserError(f"--bs must be >= 1, got {bs}")
+    bank = _read_bank(args.bank) if args.bank else (shapes_word_pool() if bundled else word_bank(args.bank_size))
+    templates = _templates(args.templates, bundled)
+    images = as_images(args.images, skip_bad=sb) if args.images else ShapesWorld(args.n or 1000, seed=args.seed)
+    lab = _labelled(args.ablation, sb) if args.ablation else None                # checked before the long work starts
+    out = Path(args.out); out.mkdir(parents=True, exist_ok=True); res = dict(out=out)
+    # effects, PCs, texts and top images: every image
+    eff = neuron_effects(clip, images, layer, bs=bs, root=args.cache, progress_bar=True, skip_bad=sb)
     pcs = neuron_pcs(eff, top_k=min(args.top_k, eff.n))
     R = cached_text_embeddings(clip, bank, args.cache)
     nt = sparse_text_decomposition(pcs.directions, bank, R, m=min(args.m, len(bank)), layer=layer)
     nt.provenance = dict(eff.provenance, top_k=pcs.norms.shape[1])
-    nt.save(out/f'neurons_L{layer}.json')
-    torch.save(dict(directions=pcs.directions, mean=pcs.mean, norms=pcs.norms, top=pcs.top,
-                    explained=pcs.explained, layer=layer), out/f'pcs_L{layer}.pt')
+    files = [nt.save(out/f'neurons_L{layer}.json'), out/f'neurons_L{layer}.npz']
+    torch.save(dict(directions=pcs.directions, mean=pcs.mean, norms=pcs.norms, top=pcs.top, explained=pcs.explained,
+                    layer=layer, ids=pcs.ids, skipped=eff.skipped), out/f'pcs_L{layer}.pt'); files.append(out/f'pcs_L{layer}.pt')
     ranked = pcs.explained.argsort(descending=True)[:20].tolist()
-    (out/'neurons.txt').write_text(nt.table(ranked, k=6)); print(nt.table(ranked, k=6))
-    if bundled and not args.images:
+    files.append(out/'neurons.txt'); files[-1].write_text(nt.table(ranked, k=6)); print(nt.table(ranked, k=6))
+    k_img = min(args.n_top_images, pcs.top.shape[1])
+    files.append(_dump(out/f'top_images_L{layer}.json', dict(layer=layer, top_k=k_img, neurons={
+        str(n): [[i, round(s, 5)] for i, s in pcs.top_images(n, k_img)] for n in range(eff.n_neurons)})))
+    files.append(_dump(out/'images.json', dict(n=eff.n, ids=eff.ids, skipped=eff.skipped, source=eff.provenance.get('source'))))
+    fig = plot_neuron(clip, images, pcs, nt, ranked[0]); files.append(out/'neuron.png')
+    fig.savefig(files[-1], dpi=110, bbox_inches='tight'); plt.close(fig)
+    res.update(effects=eff, pcs=pcs, texts=nt)
+    # the ablation table: a labelled folder, or the shapes world's 48 captions for the bundled model
+    ab = None
+    if lab is not None:
+        val, label_of, folders = lab
+        W = cached_classifier(clip, _class_names(args.classes, folders), templates, root=args.cache)
+        va = neuron_effects(clip, val, layer, bs=bs, root=args.cache, progress_bar=True, skip_bad=sb)
+        ind = None if args.no_indirect else mean_replaced(
+            clip, val, layer, mean_activations(clip, images, layer, bs=bs, progress_bar=True, skip_bad=sb), bs=bs, skip_bad=sb, progress_bar=True)
+        ab = neuron_ablation(va, eff, pcs, W, [label_of[i] for i in va.ids], indirect=ind)
+        ab_info = dict(folder=str(val.root), n_classes=W.shape[1], skipped=va.skipped)
+    elif bundled and not args.images:
         caps = world_vocabulary(); W = clip.zero_shot_classifier(caps)
         val = ShapesWorld(args.n_val, seed=args.seed + 1, n_objects=1)
-        va = neuron_effects(clip, val, layer, bs=args.bs)
-        ind = mean_replaced(clip, val, layer, mean_activations(clip, images, layer, bs=args.bs), bs=args.bs)
+        va = neuron_effects(clip, val, layer, bs=bs)
+        ind = None if args.no_indirect else mean_replaced(clip, val, layer, mean_activations(clip, images, layer, bs=bs), bs=bs)
         ab = neuron_ablation(va, eff, pcs, W, [caps.index(s.caption) for s in val], indirect=ind)
-        (out/'ablation.txt').write_text(ab.table()); print(ab)
-    fig = plot_neuron(clip, images, pcs, nt, ranked[0]); fig.savefig(out/'neuron.png', dpi=110, bbox_inches='tight'); plt.close(fig)
-    print(f"wrote {out}")
-    return nt
+        ab_info = dict(folder=None, n_classes=len(caps), skipped={})
+    if ab is not None:
+        files.append(out/'ablation.txt'); files[-1].write_text(ab.table()); print(ab)
+        files.append(_dump(out/'ablation.json', dict(layer=layer, n=ab.n, accuracy=ab.accuracy, **ab_info)))
+        res['ablation'] = ab
+    # segmentation: the predicted class's neurons on every image of --segment
+    if args.segment:
+        folders = lab[2] if lab else _folder_classes(args.images) if args.images else None
+        names = world_vocabulary() if (bundled and not args.images and not args.classes and not lab) else _class_names(args.classes, folders)
+        W = cached_classifier(clip, names, templates, root=args.cache)
+        pcs_by_layer = {layer: pcs}
+        for l in sorted({check_layer(v, l) for l in (args.seg_layers or [layer])} - {layer}):
+            e_l = neuron_effects(clip, images, l, bs=bs, root=args.cache, progress_bar=True, skip_bad=sb)
+            pcs_by_layer[l] = neuron_pcs(e_l, top_k=min(args.top_k, e_l.n))
+        cn = class_neurons(pcs_by_layer, W, top=args.top_neurons)
+        seg_dir = out/'segmentation'; seg_dir.mkdir(exist_ok=True); seg = as_images(args.segment, skip_bad=sb)
+        masks = Path(args.masks).expanduser() if args.masks else None
+        if masks is not None and not masks.is_dir(): raise UserError(f"Mask folder not found: {masks}")
+        meter, index, missing = SegmentationMeter(0.5), {}, []
+        for _, ids, maps, preds in iter_neuron_segmentation_maps(clip, seg, W, cn, bs=bs, progress_bar=True, images_out=seg):
+            for i, m, p in zip(ids, maps, preds.tolist()):
+                name = _file_name(i, '.png'); Image.fromarray((m.numpy()*255).round().astype(np.uint8)).save(seg_dir/name)
+                index[i] = dict(map=f'segmentation/{name}', predicted=names[p])
+                if masks is not None:
+                    mp = _mask_for(masks, i)
+                    if mp is None: missing.append(i); continue
+                    gt = np.asarray(Image.open(mp).convert('L').resize(tuple(m.shape[::-1]), Image.NEAREST)) > 0
+                    meter.update(m, gt); index[i]['mask'] = str(mp)
+        if not index: raise UserError("No readable images to segment")
+        summary = dict(layers=sorted(pcs_by_layer), top_neurons=args.top_neurons, size=v.image_size, n=len(index),
+                       skipped=dict(seg.skipped), images=index)
+        if masks is not None:
+            if not meter.n: raise UserError(f"No mask under {masks} matches an image of {args.segment} (same relative path, any image extension)")
+            summary['metrics'] = meter.result(); summary['no_mask'] = missing; print('segmentation:', summary['metrics'])
+        files.append(_dump(seg_dir/'index.json', summary)); res['segmentation'] = summary
+    # concepts: the words of each image's active neurons
+    if args.concepts:
+        con_dir = out/'concepts'; con_dir.mkdir(exist_ok=True); ci = as_images(args.concepts, skip_bad=sb); index = {}
+        for idx, ids, batch in ci.batches(bs, desc='concepts', progress=True):
+            f = neuron_factors(clip, batch, layer)
+            for j, (i, im) in enumerate(zip(ids, batch)):
+                con = _concepts(f, j, eff, pcs, nt, args.n_words, 3, v)
+                name = _file_name(i, '.png'); fig = plot_concepts(im, con); fig.savefig(con_dir/name, dpi=100, bbox_inches='tight'); plt.close(fig)
+                index[i] = dict(words=[[w, round(s, 5)] for w, s in con.words], active=con.active, figure=f'concepts/{name}')
+        if not index: raise UserError("No readable images for concept discovery")
+        files.append(_dump(con_dir/'index.json', dict(layer=layer, n=len(index), skipped=dict(ci.skipped), images=index)))
+        res['concepts'] = index
+    _dump(out/'summary.json', dict(command='neurons', model=clip.info.to_dict(), layer=layer, n_images=eff.n, skipped=eff.skipped,
+                                   files=[str(Path(p).relative_to(out)) for p in files]))
+    print(f"wrote {out} ({eff.n} images" + (f", {len(eff.skipped)} unreadable skipped" if eff.skipped else '') + ")")
+    return res
+
 def _neurons_args(p):
     p.add_argument('--layer', type=int, default=-2, help='MLP layer (default: the last one with later heads)')
-    p.add_argument('--images', default=None, help='image folder (default: shapes-world scenes)')
-    p.add_argument('--n', type=int, default=1000); p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--n-val', type=int, default=400, help='shapes-world evaluation scenes for the ablation table')
+    p.add_argument('--images', default=None, help='image folder or file: every image is used (default: shapes-world scenes)')
+    p.add_argument('--n', type=int, default=None, help='number of shapes-world scenes (default 1000; for the shapes world only)')
+    p.add_argument('--seed', type=int, default=0, help='shapes-world seed')
+    p.add_argument('--n-val', type=int, default=400, help='shapes-world evaluation scenes for the ablation table (bundled model, no --images)')
     p.add_argument('--bank', default=None, help='text file, one word or description per line')
-    p.add_argument('--bank-size', type=int, default=10000); p.add_argument('--m', type=int, default=128)
-    p.add_argument('--top-k', type=int, default=100); p.add_argument('--bs', type=int, default=32)
-    p.add_argument('--cache', default=None); p.add_argument('--out', default='neurons_out')
+    p.add_argument('--bank-size', type=int, default=10000, help='words of the built-in bank when no --bank is given')
+    p.add_argument('--m', type=int, default=128, help='texts per neuron')
+    p.add_argument('--top-k', type=int, default=100, help='top images per neuron for its principal direction')
+    p.add_argument('--n-top-images', type=int, default=25, help='top images per neuron listed in top_images_L*.json')
+    p.add_argument('--bs', type=int, default=32, help='images per forward pass')
+    p.add_argument('--cache', default=None, help='cache folder (resumable effects, text embeddings, classifiers)')
+    p.add_argument('--out', default='neurons_out', help='output folder')
+    p.add_argument('--ablation', default=None, metavar='DIR', help='labelled evaluation folder (one sub-folder per class): the neuron ablation table')
+    p.add_argument('--classes', default=None, help="class names: 'imagenet', a text file (one per line, in sorted sub-folder order) or a JSON {sub-folder: name} (default: the sub-folder names)")
+    p.add_argument('--templates', default=None, help="prompt templates: 'imagenet' (CLIP's 80), 'simple', a text file, or one template with {} (default: imagenet; '{}' for the bundled model)")
+    p.add_argument('--no-indirect', action='store_true', help='leave out the indirect-effect row of the ablation table (saves two passes)')
+    p.add_argument('--segment', default=None, metavar='DIR', help='images to segment with the predicted class\'s neurons (one map per image, named after it)')
+    p.add_argument('--seg-layers', type=int, nargs='+', default=None, help='MLP layers whose neurons segment (default: --layer; the paper: 8 9 10)')
+    p.add_argument('--top-neurons', type=int, default=200, help='neurons per class for segmentation')
+    p.add_argument('--masks', default=None, metavar='DIR', help='ground-truth masks for --segment (same relative paths, non-zero = object): pixel accuracy, mIoU, mAP')
+    p.add_argument('--concepts', default=None, metavar='DIR', help='images to discover concepts in (one figure and JSON entry per image)')
+    p.add_argument('--n-words', type=int, default=10, help='words per image for --concepts')
 cmd_neurons.add_args = _neurons_args
 
+# %% ../nbs/05_neurons.ipynb #c0de0504
 @tour_section(40, 'Second-order effects of neurons')
 def _tour_neurons(clip, out:Path)->str:
     import matplotlib.pyplot as plt

@@ -292,22 +292,6 @@ def load(cls:Decomposition, path:str|Path)->Decomposition:
     return cls(**t, spatial=meta['spatial'] == 'True', ln_mode=meta['ln_mode'], provenance=json.loads(meta['provenance']),
                layers=layers, ids=json.loads(meta['ids']) if 'ids' in meta else None)
 
-# %% ../nbs/03_decompose.ipynb #a1c3e0d2
-@patch
-def head_index(
-    self:Decomposition,
-    layers:Sequence[int]|int|None=None, # real layer indices (negative count from the end; None: every layer of the tower)
-    need:str='this',                    # what needs them, for the error message
-)->list:                                # the positions of `layers` along the `heads` axis
-    "Where the head pieces of `layers` sit in `heads`; a `UserError` names the layers this decomposition does not hold."
-    want = _head_layers(layers, self.n_layers)
-    miss = [l for l in want if l not in self.layers]
-    if miss:
-        raise UserError(f"Layers {miss} have no head pieces in this decomposition (it holds layers {list(self.layers)}), "
-                        f"and {need} needs them: decompose with layers={list(want)} (or layers=None for all)")
-    return [self.layers.index(l) for l in want]
-
-
 # %% ../nbs/03_decompose.ipynb #cabe1e5c
 def _provenance(clip:ClipModel, spatial:bool, ln_mode:str, keep:tuple)->dict:
     v = clip.vision
@@ -346,6 +330,22 @@ def decompose(
     t = outs[0] if len(outs) == 1 else {k: torch.cat([o[k] for o in outs]) for k in outs[0]}   # no copy for one batch
     prov = dict(_provenance(clip, spatial, ln_mode, keep), source=ims.provenance())
     return Decomposition(**t, spatial=spatial, ln_mode=ln_mode, provenance=prov, layers=keep, ids=ids)
+
+
+# %% ../nbs/03_decompose.ipynb #a1c3e0d2
+@patch
+def head_index(
+    self:Decomposition,
+    layers:Sequence[int]|int|None=None, # real layer indices (negative count from the end; None: every layer of the tower)
+    need:str='this',                    # what needs them, for the error message
+)->list:                                # the positions of `layers` along the `heads` axis
+    "Where the head pieces of `layers` sit in `heads`; a `UserError` names the layers this decomposition does not hold."
+    want = _head_layers(layers, self.n_layers)
+    miss = [l for l in want if l not in self.layers]
+    if miss:
+        raise UserError(f"Layers {miss} have no head pieces in this decomposition (it holds layers {list(self.layers)}), "
+                        f"and {need} needs them: decompose with layers={list(want)} (or layers=None for all)")
+    return [self.layers.index(l) for l in want]
 
 
 # %% ../nbs/03_decompose.ipynb #ebf416cc

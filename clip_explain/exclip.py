@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_exclip.ipynb #ef961c33
 from __future__ import annotations
-import math, json, html, warnings, contextlib
+import os, re, csv, math, json, html, warnings, contextlib, collections
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Sequence, Callable
@@ -16,14 +16,15 @@ from .core import *
 from .core import _openclip_attn, _hf_attn, _ls, _as_tensor
 from .metrics import upsample_map, pointing_game
 from .data import ShapesWorld, Scene
+from .inputs import UserError, Images, as_images, image_of, IMAGE_KEYS
 
 # %% auto #0
 __all__ = ['RULES', 'SELECT', 'STOPWORDS', 'Tower', 'text_tower', 'image_tower', 'swap_block_input', 'block_input', 'encode_from',
            'caption_ids', 'token_strings', 'text_reference', 'image_reference', 'path_nodes', 'dense_tail',
            'TowerContributions', 'tower_contributions', 'Interactions', 'exclip_batch', 'exclip', 'exclip_dense',
            'token_colours', 'tokens_html', 'plot_tokens', 'plot_overlay', 'plot_exclip', 'exclip_widget',
-           'two_object_caption', 'grounding_scores', 'GroundingResult', 'grounding_eval', 'cmd_exclip', 'load_clip',
-           'ClipModel', 'ShapesWorld', 'Scene', 'NotSupportedError']
+           'two_object_caption', 'grounding_scores', 'GroundingResult', 'grounding_eval', 'read_pairs', 'cmd_exclip',
+           'load_exclip_results', 'load_clip', 'ClipModel', 'ShapesWorld', 'Scene', 'NotSupportedError']
 
 # %% ../nbs/06_exclip.ipynb #e46f6c5e
 # `from clip_explain.exclip import *` also gives the loader and the shapes world
@@ -128,7 +129,7 @@ def _check_layer(tower:Tower, layer:int|None)->int:
     n = tower.n_layers
     if layer is None: return n - 1
     if not isinstance(layer, (int, np.integer)) or not -n <= layer < n:
-        raise ValueError(f"{tower.kind} layer {layer!r} out of range: the {tower.kind} tower has {n} blocks (0 … {n-1})")
+        raise UserError(f"{tower.kind} layer {layer!r} out of range: the {tower.kind} tower has {n} blocks (0 … {n-1})")
     return int(layer) % n
 
 def block_input(tower:Tower, layer:int, inputs:torch.Tensor)->torch.Tensor:
@@ -160,19 +161,19 @@ def caption_ids(
     "Token ids of `captions`, with clear errors for empty and too-long captions."
     if isinstance(captions, str): captions = [captions]
     captions = list(captions)
-    if not captions: raise ValueError("No captions given")
+    if not captions: raise UserError("No captions given")
     for c in captions:
         if not isinstance(c, str): raise TypeError(f"Captions must be strings, got {type(c).__name__}")
-        if not c.strip(): raise ValueError("Empty caption: exCLIP needs at least one word to attribute")
+        if not c.strip(): raise UserError("Empty caption: exCLIP needs at least one word to attribute")
     ids = clip.tokenize(captions).cpu()
     pool = text_tower(clip).pool(ids)
     ctx = ids.shape[1]
     for c, p in zip(captions, pool):
         n = _bpe_count(clip, c)
-        if n == 0 or int(p) < 2: raise ValueError(f"Empty caption: {c!r} has no word tokens after tokenisation")
+        if n == 0 or int(p) < 2: raise UserError(f"Empty caption: {c!r} has no word tokens after tokenisation")
         if n is not None and n + 2 > ctx:
             msg = (f"Caption too long: {c!r} has {n} tokens but the model's context holds {ctx - 2} (plus SOT/EOT)")
-            if not truncate: raise ValueError(msg + "; shorten it or pass truncate=True to explain its first tokens")
+            if not truncate: raise UserError(msg + "; shorten it or pass truncate=True to explain its first tokens")
             warnings.warn(msg + f"; truncated to its first {ctx - 2} tokens")
     return ids.to(clip.device)
 
@@ -201,21 +202,21 @@ def text_reference(
     if isinstance(kind, torch.Tensor):
         r = kind.to(ids.device).long()
         r = r[None] if r.ndim == 1 else r
-        if r.shape[-1] != ids.shape[1]: raise ValueError(f"Reference ids must have length {ids.shape[1]}, got {r.shape[-1]}")
+        if r.shape[-1] != ids.shape[1]: raise UserError(f"Reference ids must have length {ids.shape[1]}, got {r.shape[-1]}")
         return r.expand(len(ids), -1).clone()
     if not isinstance(kind, str): raise TypeError(f"text reference must be a string or ids, got {type(kind).__name__}")
     if kind not in ('same_length', 'short'): return caption_ids(clip, kind).expand(len(ids), -1).clone()
-    eot = ids[torch.arange(len(ids)), pool]
+    eot = ids[torch.arange(len(ids), device=ids.device), pool]
     r = ids.clone()
     if kind == 'same_length':
         for b, p in enumerate(pool.tolist()): r[b, 1:p] = filler
         want = pool
     else:
-        if ref_len < 0 or ref_len + 2 > ids.shape[1]: raise ValueError(f"ref_len must be in 0 … {ids.shape[1]-2}, got {ref_len}")
+        if ref_len < 0 or ref_len + 2 > ids.shape[1]: raise UserError(f"ref_len must be in 0 … {ids.shape[1]-2}, got {ref_len}")
         r[:] = 0; r[:, 0] = ids[:, 0]; r[:, 1:1+ref_len] = filler; r[:, 1+ref_len] = eot
         want = torch.full_like(pool, 1 + ref_len)
     if (tower.pool(r) != want).any():
-        raise ValueError(f"filler token {filler} would change where the reference is pooled; use a small id such as 0")
+        raise UserError(f"filler token {filler} would change where the reference is pooled; use a small id such as 0")
     return r
 
 def image_reference(
@@ -230,7 +231,7 @@ def image_reference(
         g = torch.Generator().manual_seed(seed)
         return torch.randn(x.shape[1:], generator=g).to(x)[None].expand_as(x).clone()
     if isinstance(kind, str) and not Path(kind).exists():
-        raise ValueError(f"Unknown image reference {kind!r}: 'zeros', 'noise', an image file, an image or a tensor")
+        raise UserError(f"Unknown image reference {kind!r}: 'zeros', 'noise', an image file, an image or a tensor")
     r = clip.pixels(kind)
     return r.expand_as(x).clone() if len(r) == 1 else r
 
@@ -243,11 +244,11 @@ def path_nodes(
     compat:bool=False,        # the original's float32 arange grid (right rule)
 )->tuple:                     # (α `[M]`, weights `[M]`), float64, weights summing to 1
     "Path points α and quadrature weights."
-    if not isinstance(N, (int, np.integer)) or N < 1: raise ValueError(f"N (integration steps) must be a positive integer, got {N!r}")
+    if not isinstance(N, (int, np.integer)) or N < 1: raise UserError(f"N (integration steps) must be a positive integer, got {N!r}")
     if compat:
         a = torch.arange(1, 0, -1/N, dtype=torch.float32).double()
         return a, torch.full_like(a, 1/len(a))
-    if rule not in RULES: raise ValueError(f"Unknown rule {rule!r}; known: {RULES}")
+    if rule not in RULES: raise UserError(f"Unknown rule {rule!r}; known: {RULES}")
     k = torch.arange(N, dtype=torch.float64)
     if rule == 'right': return (N - k)/N, torch.full((N,), 1/N, dtype=torch.float64)
     if rule == 'midpoint': return (N - k - 0.5)/N, torch.full((N,), 1/N, dtype=torch.float64)
@@ -367,13 +368,13 @@ def tower_contributions(
     chunk:int|None=None,         # tangents/cotangents per batched product (default: from a memory budget)
 )->TowerContributions:
     "Integrated-Jacobian contributions of every token (or patch) of one tower, factorised: `[B, E, S]`."
-    if kind not in ('text', 'image'): raise ValueError(f"kind must be 'text' or 'image', got {kind!r}")
-    if mode not in ('auto', 'jvp', 'vjp'): raise ValueError(f"mode must be 'auto', 'jvp' or 'vjp', got {mode!r}")
-    if tail not in ('auto', 'fast', 'hooks'): raise ValueError(f"tail must be 'auto', 'fast' or 'hooks', got {tail!r}")
+    if kind not in ('text', 'image'): raise UserError(f"kind must be 'text' or 'image', got {kind!r}")
+    if mode not in ('auto', 'jvp', 'vjp'): raise UserError(f"mode must be 'auto', 'jvp' or 'vjp', got {mode!r}")
+    if tail not in ('auto', 'fast', 'hooks'): raise UserError(f"tail must be 'auto', 'fast' or 'hooks', got {tail!r}")
     tower = text_tower(clip) if kind == 'text' else image_tower(clip)
     L = _check_layer(tower, layer)
     B = len(inputs)
-    if len(refs) != B: raise ValueError(f"{len(refs)} references for {B} inputs")
+    if len(refs) != B: raise UserError(f"{len(refs)} references for {B} inputs")
     alphas, weights = path_nodes(N, rule, compat); M = len(alphas)
     # one forward of inputs and references through the unmodified model, reading block L's input on the way
     got = {}
@@ -399,7 +400,7 @@ def tower_contributions(
     mode = mode if mode != 'auto' else ('jvp' if n_pos <= E else 'vjp')
     Sk = n_pos if fast else S                              # tokens the tail sees
     delta = (x - r)[:, :Sk]
-    H = (r[:, None, :Sk] + alphas.to(x.dtype).view(1, M, 1, 1)*delta[:, None]).reshape(B*M, Sk, D)
+    H = (r[:, None, :Sk] + alphas.to(device=x.device, dtype=x.dtype).view(1, M, 1, 1)*delta[:, None]).reshape(B*M, Sk, D)
     pool_r = pool.repeat_interleave(M)
     C = torch.zeros(B, E, S, dtype=torch.float64, device=x.device)
     w = weights.to(x.device)
@@ -448,27 +449,29 @@ def tower_contributions(
     return TowerContributions(kind, C.float(), emb, start, ref, pool, L, M, mode, 'fast' if fast else 'hooks')
 
 # %% ../nbs/06_exclip.ipynb #50d7a095
-def _display_image(clip:ClipModel, img, x:torch.Tensor)->np.ndarray:
-    "The image as the model sees it (resized and centre-cropped), as uint8 `[S, S, 3]` for plotting."
-    S = x.shape[-1]
+def _display_image(clip:ClipModel|None, img, x:torch.Tensor)->np.ndarray:
+    "The image as the model sees it (resized and centre-cropped), as uint8 `[S, S, 3]` for plotting; `img` is an image, a path or a dataset item."
+    S = x.shape[-1]; img = image_of(img)
     if not isinstance(img, torch.Tensor):
         try:
             p = to_pil(img); W, H = p.size; s = S/min(W, H)
             nw, nh = max(S, int(W*s)) if W > H else S, max(S, int(H*s)) if H > W else S
             p = p.resize((nw, nh), Image.BICUBIC)
             l, t = int(round((nw - S)/2)), int(round((nh - S)/2))
-            return np.asarray(p.crop((l, t, l + S, t + S)))
-        except Exception: pass
+            return np.array(p.crop((l, t, l + S, t + S)))
+        except UserError: pass                         # not drawable as given: show the model's input instead
     mean, std = OPENAI_MEAN, OPENAI_STD
-    for t in getattr(clip.preprocess, 'transforms', []):
+    for t in getattr(getattr(clip, 'preprocess', None), 'transforms', []):
         if hasattr(t, 'mean') and hasattr(t, 'std'): mean, std = t.mean, t.std
     a = x.detach().float().cpu()*torch.tensor(std).view(3, 1, 1) + torch.tensor(mean).view(3, 1, 1)
     return (a.clamp(0, 1).permute(1, 2, 0).numpy()*255).astype(np.uint8)
 
 def _orig_size(img)->tuple|None:
+    "(width, height) of an image, a path or a dataset item as given (None for a preprocessed tensor)."
+    img = image_of(img)
     if isinstance(img, torch.Tensor): return None
     try: return to_pil(img).size
-    except Exception: return None
+    except UserError: return None
 
 # %% ../nbs/06_exclip.ipynb #328555ac
 @dataclass
@@ -487,6 +490,7 @@ class Interactions:
     config:dict=field(default_factory=dict)   # provenance: model, weights, layers, N, rule, references, mode, …
     image:np.ndarray|None=None # the image as the model saw it, `[S, S, 3]` uint8 (for plots)
     orig_size:tuple|None=None # (width, height) of the image as given, for boxes in its coordinates
+    image_id:str|None=None    # the image's id (its relative path in a folder or a pairs file), to join results back
     @property
     def n(self)->int: return len(self.tokens)
     @property
@@ -543,44 +547,63 @@ class Interactions:
         r = lambda C, a, b: float((C.double().sum(1) - (a - b).double()).norm()/(a - b).double().norm().clamp_min(1e-30))
         return r(self.T, self.f_a, self.f_start), r(self.P, self.g_b, self.g_start)
     def __repr__(self):
-        return (f"Interactions({self.caption!r}: {self.n} tokens × {self.grid[0]}×{self.grid[1]} patches, "
+        at = f" @ {self.image_id}" if self.image_id is not None else ''
+        return (f"Interactions({self.caption!r}{at}: {self.n} tokens × {self.grid[0]}×{self.grid[1]} patches, "
                 f"ΣA={self.total:.4g}, target={self.rhs:.4g}, residual={self.residual:.2e} ({self.rel_residual:.1%}), "
                 f"N={self.config.get('N')}, layers {self.config.get('text_layer')}/{self.config.get('image_layer')})")
 
 # %% ../nbs/06_exclip.ipynb #8dc4c251
 def _from_parts(t:TowerContributions, i:int, p:TowerContributions, j:int, caption:str, tokens:list, ids, cfg:dict,
-                logit:float, image=None, orig_size=None)->Interactions:
+                logit:float, image=None, orig_size=None, image_id=None)->Interactions:
     S_i = p.C.shape[-1]; g = int(round(math.sqrt(S_i - 1)))
     return Interactions(caption, tokens, ids.cpu(), t.C[i].cpu(), p.C[j].cpu(), t.emb[i].cpu(), t.start[i].cpu(), t.ref[i].cpu(),
                         p.emb[j].cpu(), p.start[j].cpu(), p.ref[j].cpu(), (g, (S_i - 1)//g), cfg['shift'], logit, dict(cfg),
-                        image, orig_size)
+                        image, orig_size, None if image_id is None else str(image_id))
 
 # %% ../nbs/06_exclip.ipynb #ed16d38b
 _COMPAT_FIXED = dict(rule='right', text_ref='same_length', image_ref='zeros', shift=False)
 
-def _as_list(x, kind:str)->list:
-    if kind == 'caption': return [x] if isinstance(x, str) else list(x)
-    if isinstance(x, torch.Tensor): return list(x) if x.ndim == 4 else [x]
-    if isinstance(x, (Image.Image, str, Path, Scene)) or (isinstance(x, np.ndarray) and x.ndim < 4): return [x]
-    return list(x)
+def _is_image(x)->bool:
+    "One image: PIL, an array `H×W(×C)`, a path, a scene, or a preprocessed `[3, H, W]` tensor."
+    return (isinstance(x, (Image.Image, str, Path, Scene)) or (isinstance(x, np.ndarray) and x.ndim < 4)
+            or (isinstance(x, torch.Tensor) and x.ndim == 3))
 
-def _pixels(clip:ClipModel, items:list)->torch.Tensor:
-    "Preprocessed batch of a list of images (core's `pixels` takes one tensor batch, not a list of tensors)."
-    if items and all(isinstance(t, torch.Tensor) for t in items): return clip.pixels(torch.stack(list(items)))
-    return clip.pixels(items)
+def _is_item(x)->bool:
+    "One dataset item: an `(image, label, …)` tuple or a dict with an image entry."
+    if isinstance(x, dict): return any(k in x for k in IMAGE_KEYS)
+    pics = (Image.Image, np.ndarray, torch.Tensor, Scene)
+    return isinstance(x, tuple) and len(x) > 0 and _is_image(x[0]) and not any(isinstance(y, pics) for y in x[1:])
+
+def _image_source(x, skip_bad:bool=False)->Images:
+    "Any image source as `Images`; one image or one dataset item is a source of one (a folder path is many)."
+    if isinstance(x, (list, tuple)) and not _is_item(x) and len(x) == 0: raise UserError("No images given")
+    one = (_is_image(x) or _is_item(x)) and not (isinstance(x, (str, Path)) and Path(x).expanduser().is_dir())
+    return Images([x], skip_bad=skip_bad) if one and not isinstance(x, (str, Path)) else as_images(x, skip_bad=skip_bad)
+
+def _as_list(x, kind:str)->list:
+    "Captions as a list (images go through `_image_source`)."
+    if kind == 'caption': return [x] if isinstance(x, str) else list(x)
+    return _image_source(x)[:]
+
+def _pixels(clip:ClipModel, items)->torch.Tensor:
+    "Preprocessed batch `[B, 3, H, W]` on the model's device of images, dataset items, paths, an `Images` or tensors."
+    if isinstance(items, torch.Tensor): return clip.pixels(items)
+    if isinstance(items, Images): items = items[:]
+    elif not isinstance(items, list) or _is_item(items): items = [items]
+    return clip.pixels([image_of(i) for i in items])
 
 def _pairs(nc:int, ni:int, cross:bool)->list:
     if cross: return [(i, j) for i in range(nc) for j in range(ni)]
     if nc == ni: return [(i, i) for i in range(nc)]
     if nc == 1: return [(0, j) for j in range(ni)]
     if ni == 1: return [(i, 0) for i in range(nc)]
-    raise ValueError(f"Batch mismatch: {nc} captions and {ni} images. Give equal numbers (pairwise), one caption or one "
-                     "image (broadcast), or cross=True for every pair.")
+    raise UserError(f"Batch mismatch: {nc} captions and {ni} images. Give equal numbers (pairwise), one caption or one "
+                    "image (broadcast), or cross=True for every pair.")
 
 def exclip_batch(
     clip:ClipModel,
     captions:str|Sequence[str],  # captions
-    images,                      # images: PIL, arrays, paths, scenes, or a preprocessed `[B, 3, H, W]` tensor
+    images,                      # any image source: PIL, arrays, paths, a folder, scenes, a dataset (tuples/dicts), an iterable, `Images`, or a `[B, 3, H, W]` tensor
     cross:bool=False,            # every caption with every image (else pairwise, or broadcast a single caption/image)
     text_layer:int|None=None,    # text block whose input is attributed (default: the last)
     image_layer:int|None=None,   # image block whose input is attributed (default: the last)
@@ -595,24 +618,28 @@ def exclip_batch(
     tail:str='auto',             # 'fast', 'hooks' or 'auto'
     chunk:int|None=None,         # tangents/cotangents per batched product
     truncate:bool=False,         # truncate too-long captions (with a warning) instead of raising
-    bs:int=8,                    # captions/images per batched tail computation
+    bs:int=8,                    # captions/images per batched tail computation (images are decoded one batch at a time)
     progress_bar:bool|None=None, # show progress (default: for ≥ 16 captions + images)
     seed:int=0,                  # seed of the 'noise' image reference
-)->list:                         # `Interactions` per pair (a list of lists, captions × images, with `cross=True`)
-    "exCLIP interactions for many caption–image pairs, factorised and batched."
+    skip_bad:bool=False,         # leave out the pairs of unreadable images (with a warning; see `images.skipped`) instead of raising
+)->list:                         # `Interactions` per pair (a list of lists, captions × images, with `cross=True`), each with its `image_id`
+    "exCLIP interactions for many caption–image pairs, factorised and batched; computed on the model's device, returned on the CPU."
     if compat:
         bad = {k: v for k, v in dict(rule=rule, image_ref=image_ref, shift=shift).items()
                if not isinstance(v, torch.Tensor) and v != _COMPAT_FIXED[k]}
         if not (isinstance(text_ref, str) and text_ref in ('same_length', 'short')): bad['text_ref'] = text_ref
-        if bad: raise ValueError(f"compat=True reproduces the original package and fixes {list(_COMPAT_FIXED)}; got {bad}")
+        if bad: raise UserError(f"compat=True reproduces the original package and fixes {list(_COMPAT_FIXED)}; got {bad}")
         text_ref = 'short'
-    caps, imgs = _as_list(captions, 'caption'), _as_list(images, 'image')
-    if not caps: raise ValueError("No captions given")
-    if not imgs: raise ValueError("No images given")
-    pairs = _pairs(len(caps), len(imgs), cross)
+    if bs < 1: raise UserError(f"bs must be ≥ 1, got {bs}")
+    caps = _as_list(captions, 'caption')
+    if not caps: raise UserError("No captions given")
+    ims = _image_source(images, skip_bad)
+    ni = None if ims.kind == 'iterable' else len(ims)
+    if ni == 0: raise UserError("No images given")
+    if ni is not None: _pairs(len(caps), ni, cross)                      # validate before any work
     tt, it = text_tower(clip), image_tower(clip)
     Lt, Li = _check_layer(tt, text_layer), _check_layer(it, image_layer)
-    path_nodes(N, rule, compat)                                           # validate before any work
+    path_nodes(N, rule, compat)
     ucaps = list(dict.fromkeys(caps))
     ids = caption_ids(clip, ucaps, truncate)
     cfg = dict(model=clip.info.name, library=clip.library, pretrained=clip.info.pretrained, sha256=clip.info.sha256,
@@ -621,35 +648,42 @@ def exclip_batch(
                image_ref=image_ref if isinstance(image_ref, str) else 'image', shift=shift,
                logit_scale=logit_scale, seed=seed)
     kw = dict(N=N, rule=rule, compat=compat, mode=mode, tail=tail, chunk=chunk)
-    jobs = [('text', i) for i in range(0, len(ucaps), bs)] + [('image', j) for j in range(0, len(imgs), bs)]
-    show = progress_bar if progress_bar is not None else len(ucaps) + len(imgs) >= 16
-    tcs, ics = [], []
-    for kind, i in progress(jobs, total=len(jobs), desc='exCLIP', show=show):
-        if kind == 'text':
+    n_jobs = math.ceil(len(ucaps)/bs) + (math.ceil(ni/bs) if ni is not None else 0)
+    show = progress_bar if progress_bar is not None else len(ucaps) + (ni or 0) >= 16
+    from tqdm.auto import tqdm
+    tcs, ics, loc = [], [], {}                # loc: image index → (batch, row, id, display image, original size)
+    with tqdm(total=n_jobs or None, desc='exCLIP', disable=not show, mininterval=1) as bar:
+        for i in range(0, len(ucaps), bs):
             ch = ids[i:i+bs]
-            tcs.append(tower_contributions(clip, 'text', ch, text_reference(clip, ch, text_ref), Lt, **kw))
-        else:
-            x = _pixels(clip, imgs[i:i+bs])
-            ics.append(tower_contributions(clip, 'image', x, image_reference(clip, x, image_ref, seed), Li, **kw))
+            tcs.append(tower_contributions(clip, 'text', ch, text_reference(clip, ch, text_ref), Lt, **kw)); bar.update()
+        for idx, names, batch in ims.batches(bs, desc='images', progress=False):
+            x = _pixels(clip, batch)
+            ics.append(tower_contributions(clip, 'image', x, image_reference(clip, x, image_ref, seed), Li, **kw)); bar.update()
+            for r, (j, name, im) in enumerate(zip(idx, names, batch)):
+                loc[j] = (len(ics) - 1, r, name, _display_image(clip, im, x[r]), _orig_size(im))
+    if ni is None: ni = len(loc) + len(ims.skipped)
+    pairs = _pairs(len(caps), ni, cross)
+    if not loc:                               # only with skip_bad: every image was unreadable
+        warnings.warn(f"exCLIP: none of the {ni} images could be read ({len(ims.skipped)} skipped)")
+        return [[] for _ in caps] if cross else []
     cfg.update(mode=tcs[0].mode + '/' + ics[0].mode, tail=tcs[0].tail + '/' + ics[0].tail)
     tloc = {c: (k//bs, k % bs) for k, c in enumerate(ucaps)}
     logit = clip.logit_scale if logit_scale else 1.
-    disp = {}
     def item(ci, ij):
-        (a, b), (c, d) = tloc[caps[ci]], (ij//bs, ij % bs)
-        if ij not in disp: disp[ij] = (_display_image(clip, imgs[ij], _pixels(clip, imgs[ij:ij+1])[0]), _orig_size(imgs[ij]))
-        row = ids[tloc[caps[ci]][0]*bs + b]
+        (a, b), (c, d, name, disp, size) = tloc[caps[ci]], loc[ij]
+        row = ids[a*bs + b]
         n = int(tcs[a].pool[b]) + 1
-        return _from_parts(tcs[a], b, ics[c], d, caps[ci], token_strings(clip, row[:n]), row, cfg, logit, *disp[ij])
-    out = [item(i, j) for i, j in pairs]
-    return [out[k*len(imgs):(k+1)*len(imgs)] for k in range(len(caps))] if cross else out
+        return _from_parts(tcs[a], b, ics[c], d, caps[ci], token_strings(clip, row[:n]), row, cfg, logit, disp, size, name)
+    if cross: return [[item(i, j) for j in range(ni) if j in loc] for i in range(len(caps))]
+    return [item(i, j) for i, j in pairs if j in loc]
 
 def exclip(clip:ClipModel, caption:str, image, **kwargs)->Interactions:
-    "exCLIP interactions of one caption and one image (keyword arguments as `exclip_batch`)."
+    "exCLIP interactions of one caption and one image (an image, a path or a dataset item; keyword arguments as `exclip_batch`)."
     if not isinstance(caption, str): raise TypeError(f"exclip explains one caption (a string); use exclip_batch for {type(caption).__name__}")
-    imgs = _as_list(image, 'image')
-    if len(imgs) != 1: raise ValueError(f"exclip explains one image, got {len(imgs)}; use exclip_batch")
-    return exclip_batch(clip, [caption], imgs, **kwargs)[0]
+    ims = _image_source(image)
+    n = '?' if ims.kind == 'iterable' else len(ims)
+    if n != 1: raise UserError(f"exclip explains one image, got {n}; use exclip_batch")
+    return exclip_batch(clip, [caption], ims, **kwargs)[0]
 
 # %% ../nbs/06_exclip.ipynb #416a21e8
 def exclip_dense(
@@ -677,7 +711,7 @@ def exclip_dense(
     tt, it = text_tower(clip), image_tower(clip)
     Ja, da, fa = tower_jbar(tt, _check_layer(tt, text_layer), ids, rid)
     Jb, db, gb = tower_jbar(it, _check_layer(it, image_layer), x, rx)
-    if da.numel()*db.numel() > max_pairs: raise ValueError(f"Pair tensor of {da.numel()}×{db.numel()} entries is too large for the oracle")
+    if da.numel()*db.numel() > max_pairs: raise UserError(f"Pair tensor of {da.numel()}×{db.numel()} entries is too large for the oracle")
     pairs = da[:, None]*(Ja.T @ Jb)*db[None, :]/(fa.norm()*gb.norm())
     St, Si = ids.shape[1], clip.vision.n_tokens
     A = pairs.reshape(St, -1, Si, pairs.shape[1]//Si).sum((1, 3))
@@ -690,27 +724,27 @@ def rows(self:Interactions, sel)->list:
     n = self.n
     if isinstance(sel, str):
         target = ''.join(sel.lower().split())
-        if not target: raise ValueError("Empty phrase: the span selects no tokens")
+        if not target: raise UserError("Empty phrase: the span selects no tokens")
         for i in range(1, n - 1):
             acc = ''
             for j in range(i, n - 1):
                 acc += self.tokens[j]
                 if acc == target: return list(range(i, j + 1))
                 if not target.startswith(acc): break
-        raise ValueError(f"Phrase {sel!r} not found in the caption's tokens {self.tokens[1:-1]}")
+        raise UserError(f"Phrase {sel!r} not found in the caption's tokens {self.tokens[1:-1]}")
     if isinstance(sel, (int, np.integer)):
         if not -n <= sel < n: raise IndexError(f"Token row {sel} out of range (0 … {n-1}: SOT, {n-2} tokens, EOT)")
         return [int(sel) % n]
     if isinstance(sel, tuple) and len(sel) == 2 and all(isinstance(v, (int, np.integer)) for v in sel):
         i, j = sel
-        if not (0 <= i < j <= n): raise ValueError(f"Span {sel} selects no tokens: need 0 ≤ start < stop ≤ {n}")
+        if not (0 <= i < j <= n): raise UserError(f"Span {sel} selects no tokens: need 0 ≤ start < stop ≤ {n}")
         return list(range(i, j))
     if isinstance(sel, slice):
         r = list(range(n))[sel]
-        if not r: raise ValueError(f"Span {sel} selects no tokens (rows 0 … {n-1})")
+        if not r: raise UserError(f"Span {sel} selects no tokens (rows 0 … {n-1})")
         return r
     r = [int(v) for v in sel]
-    if not r: raise ValueError("The selection has no tokens")
+    if not r: raise UserError("The selection has no tokens")
     bad = [v for v in r if not 0 <= v < n]
     if bad: raise IndexError(f"Token rows {bad} out of range (0 … {n-1})")
     return r
@@ -723,23 +757,23 @@ def heatmap(self:Interactions, sel)->torch.Tensor:
 # %% ../nbs/06_exclip.ipynb #d77ec864
 def _box_to_input(box, orig_size:tuple|None, S:int)->tuple:
     "Map `(x0, y0, x1, y1)` from the image as given to the model's input pixels (resize shorter side to S, centre crop)."
-    if len(box) != 4: raise ValueError(f"A box is (x0, y0, x1, y1), got {box!r}")
+    if len(box) != 4: raise UserError(f"A box is (x0, y0, x1, y1), got {box!r}")
     x0, y0, x1, y1 = (float(v) for v in box)
     W, H = orig_size or (S, S)
-    if not (x0 < x1 and y0 < y1): raise ValueError(f"Box {box} is empty: need x0 < x1 and y0 < y1")
+    if not (x0 < x1 and y0 < y1): raise UserError(f"Box {box} is empty: need x0 < x1 and y0 < y1")
     if x0 < 0 or y0 < 0 or x1 > W or y1 > H:
-        raise ValueError(f"Box {box} lies outside the image ({W}×{H} pixels; boxes are (x0, y0, x1, y1) in its pixels)")
+        raise UserError(f"Box {box} lies outside the image ({W}×{H} pixels; boxes are (x0, y0, x1, y1) in its pixels)")
     s = S/min(W, H); nw, nh = (S, int(H*s)) if W <= H else (int(W*s), S)
     l, t = int(round((nw - S)/2)), int(round((nh - S)/2))
     b = (x0*nw/W - l, y0*nh/H - t, x1*nw/W - l, y1*nh/H - t)
     b = (max(b[0], 0), max(b[1], 0), min(b[2], S), min(b[3], S))
-    if b[0] >= b[2] or b[1] >= b[3]: raise ValueError(f"Box {box} lies in the part of the image cut away by the centre crop")
+    if b[0] >= b[2] or b[1] >= b[3]: raise UserError(f"Box {box} lies in the part of the image cut away by the centre crop")
     return b
 
 @patch
 def patch_weights(self:Interactions, box=None, mask=None, patches=None)->torch.Tensor:
     "`[rows·cols]` share of each patch covered by a box, a mask or a list of patches (exactly one of them)."
-    if sum(v is not None for v in (box, mask, patches)) != 1: raise ValueError("Give exactly one of box, mask or patches")
+    if sum(v is not None for v in (box, mask, patches)) != 1: raise UserError("Give exactly one of box, mask or patches")
     gh, gw = self.grid; S = self.image.shape[0] if self.image is not None else None
     if patches is not None:
         w = torch.zeros(gh*gw)
@@ -747,9 +781,9 @@ def patch_weights(self:Interactions, box=None, mask=None, patches=None)->torch.T
             i = p[0]*gw + p[1] if isinstance(p, (tuple, list)) else int(p)
             if not 0 <= i < gh*gw: raise IndexError(f"Patch {p} out of range ({gh}×{gw} patches)")
             w[i] = 1.
-        if not w.any(): raise ValueError("The selection has no patches")
+        if not w.any(): raise UserError("The selection has no patches")
         return w
-    if S is None: raise ValueError("This explanation has no image size; select patches instead")
+    if S is None: raise UserError("This explanation has no image size; select patches instead")
     if box is not None:
         x0, y0, x1, y1 = _box_to_input(box, self.orig_size, S)
         ex, ey = np.linspace(0, S, gw + 1), np.linspace(0, S, gh + 1)
@@ -759,9 +793,9 @@ def patch_weights(self:Interactions, box=None, mask=None, patches=None)->torch.T
     m = np.asarray(mask).astype(bool)
     if m.shape != (S, S):
         if self.orig_size is None or m.shape != self.orig_size[::-1]:
-            raise ValueError(f"Mask of shape {m.shape}: expected the image's {self.orig_size[::-1] if self.orig_size else ''} or the model's ({S}, {S})")
+            raise UserError(f"Mask of shape {m.shape}: expected the image's {self.orig_size[::-1] if self.orig_size else ''} or the model's ({S}, {S})")
         m = _display_image(None, Image.fromarray(m.astype(np.uint8)*255).convert('RGB'), torch.zeros(3, S, S))[..., 0] > 127
-    if not m.any(): raise ValueError("The mask selects no pixels")
+    if not m.any(): raise UserError("The mask selects no pixels")
     w = torch.tensor(m.reshape(gh, S//gh, gw, S//gw).mean((1, 3)), dtype=torch.float32)
     return w.flatten()
 
@@ -864,7 +898,7 @@ def plot_exclip(
 ):
     "The side-by-side figure: spans → image maps (top row), boxes → coloured caption (bottom row)."
     import matplotlib.pyplot as plt
-    if res.image is None: raise ValueError("This explanation has no image to draw on")
+    if res.image is None: raise UserError("This explanation has no image to draw on")
     spans = res.default_spans() if spans is None else list(spans)
     boxes = res.default_boxes() if boxes is None else list(boxes)
     ncol = max(len(spans), len(boxes), 1); rows = (1 if spans else 0) + (1 if boxes else 0)
@@ -903,7 +937,7 @@ def _repr_html_(self:Interactions)->str:
 def exclip_widget(res:Interactions):
     "An ipywidgets explorer of one explanation: a token span → image map, a box → token colours."
     import ipywidgets as W, matplotlib.pyplot as plt
-    if res.image is None: raise ValueError("This explanation has no image to draw on")
+    if res.image is None: raise UserError("This explanation has no image to draw on")
     W0, H0 = res.orig_size or (res.image.shape[1], res.image.shape[0])
     sp = res.default_spans(1)[0]; bx = res.default_boxes(1)[0]
     span = W.IntRangeSlider(value=(sp[0], sp[1] - 1), min=0, max=res.n - 1, description='tokens', continuous_update=False)
@@ -925,33 +959,40 @@ def exclip_widget(res:Interactions):
 # %% ../nbs/06_exclip.ipynb #954193e9
 _TENSORS = ('ids', 'T', 'P', 'f_a', 'f_start', 'f_ref', 'g_b', 'g_start', 'g_ref')
 
+def _base(path:str|Path)->Path:
+    "The common stem of a saved explanation's two files (`x.json`, `x.safetensors`; a name like `cats__1.jpg` keeps its dots)."
+    p = Path(path)
+    return p.parent/p.stem if p.suffix in ('.json', '.safetensors') else p
+
 @patch
 def save(self:Interactions, path:str|Path)->Path:
-    "Write `path.safetensors` (factors, embeddings, image) and `path.json` (caption, tokens, provenance, residual)."
+    "Write `path.safetensors` (factors, embeddings, image) and `path.json` (caption, image id, tokens, provenance, residual)."
     from safetensors.torch import save_file
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    t = {k: getattr(self, k).contiguous() for k in _TENSORS}
+    b = _base(path); b.parent.mkdir(parents=True, exist_ok=True)
+    t = {k: getattr(self, k).detach().cpu().contiguous() for k in _TENSORS}
     if self.image is not None: t['image'] = torch.from_numpy(np.ascontiguousarray(self.image))
-    save_file(t, str(path.with_suffix('.safetensors')))
-    meta = dict(caption=self.caption, tokens=self.tokens, grid=list(self.grid), shift=self.shift, logit=self.logit,
-                config=self.config, config_key=config_hash(self.config), orig_size=self.orig_size,
+    save_file(t, f"{b}.safetensors")
+    meta = dict(caption=self.caption, image_id=self.image_id, tokens=self.tokens, grid=list(self.grid), shift=self.shift,
+                logit=self.logit, config=self.config, config_key=config_hash(self.config), orig_size=self.orig_size,
                 total=self.total, rhs=self.rhs, residual=self.residual, terms=self.terms)
-    path.with_suffix('.json').write_text(json.dumps(meta, indent=1, default=str))
-    return path.with_suffix('.json')
+    Path(f"{b}.json").write_text(json.dumps(meta, indent=1, default=str))
+    return Path(f"{b}.json")
 
 @patch(cls_method=True)
 def load(cls:Interactions, path:str|Path)->Interactions:
-    "Read an explanation written by `save`."
+    "Read an explanation written by `save` (`path` with or without its `.json`)."
     from safetensors.torch import load_file
-    path = Path(path); meta = json.loads(path.with_suffix('.json').read_text()); t = load_file(str(path.with_suffix('.safetensors')))
+    b = _base(path)
+    if not Path(f"{b}.json").exists(): raise FileNotFoundError(f"No saved exCLIP explanation {b}.json")
+    meta = json.loads(Path(f"{b}.json").read_text()); t = load_file(f"{b}.safetensors")
     img = t.pop('image').numpy() if 'image' in t else None
     return cls(meta['caption'], meta['tokens'], *(t[k] for k in _TENSORS), tuple(meta['grid']), meta['shift'], meta['logit'],
-               meta['config'], img, tuple(meta['orig_size']) if meta['orig_size'] else None)
+               meta['config'], img, tuple(meta['orig_size']) if meta['orig_size'] else None, meta.get('image_id'))
 
 # %% ../nbs/06_exclip.ipynb #e58d50b2
 def two_object_caption(scene:Scene)->tuple:
     "The caption 'a {colour} {shape} and a {colour} {shape}' of a two-object scene and its two object phrases."
-    if len(scene.objects) != 2: raise ValueError(f"Need a two-object scene, got {len(scene.objects)} object(s)")
+    if len(scene.objects) != 2: raise UserError(f"Need a two-object scene, got {len(scene.objects)} object(s)")
     a, b = scene.objects
     return f"a {a.phrase} and a {b.phrase}", [a.phrase, b.phrase]
 
@@ -979,7 +1020,7 @@ def _first_order_maps(clip:ClipModel, x:torch.Tensor, texts:torch.Tensor, layer:
             g = torch.autograd.grad((e*texts[:, k]).sum(), h, retain_graph=k < texts.shape[1] - 1)[0]
             outs.append((g*h).sum(-1)[:, 1:].detach())
     gsz = int(round(math.sqrt(outs[0].shape[1])))
-    return torch.stack(outs, 1).view(len(x), texts.shape[1], gsz, -1).float()
+    return torch.stack(outs, 1).view(len(x), texts.shape[1], gsz, -1).float().cpu()
 
 def _similarity_maps(clip:ClipModel, x:torch.Tensor, texts:torch.Tensor)->torch.Tensor:
     "Cosine of each last-layer patch token (through ln_post and the projection) with each text: `[B, K, rows, cols]`."
@@ -987,7 +1028,7 @@ def _similarity_maps(clip:ClipModel, x:torch.Tensor, texts:torch.Tensor)->torch.
     _, c = clip.run_with_cache(x, names=[f'resid_post.{L-1}'], stop_early=False)
     with torch.no_grad(): tok = F.normalize(v.ln_post(c[f'resid_post.{L-1}'][:, 1:]).float() @ v.proj.float(), dim=-1)
     s = torch.einsum('bpd,bkd->bkp', tok, texts.float())
-    return s.view(len(x), texts.shape[1], v.grid, v.grid)
+    return s.view(len(x), texts.shape[1], v.grid, v.grid).cpu()
 
 # %% ../nbs/06_exclip.ipynb #2566265f
 @dataclass
@@ -1056,6 +1097,55 @@ def grounding_eval(
     cfg = dict(model=clip.info.name, n_scenes=len(scenes), settings={k: {a: str(b) for a, b in v.items()} for k, v in settings.items()})
     return GroundingResult(scores, chance, cfg, resid)
 
+# %% ../nbs/06_exclip.ipynb #0e178a12
+_IMG_FIELDS = ('image', 'file_name', 'file', 'path', 'filename', 'img')
+_CAP_FIELDS = ('caption', 'captions', 'text', 'sentence')
+
+def _rel_id(p:Path, root:Path)->str:
+    p = Path(os.path.normpath(p))
+    try: return p.relative_to(Path(os.path.normpath(root))).as_posix()
+    except ValueError: return p.as_posix()
+
+def read_pairs(
+    path:str|Path,               # JSON/JSONL/CSV rows {image, caption}, a JSON {image: caption or [captions]}, or a COCO captions file
+    images:str|Path|None=None,   # the folder the image paths are relative to (default: the pairs file's folder)
+)->list:                         # one dict per pair: `id` (the image's relative path), `path`, `caption`, and the row's other fields
+    "The caption–image pairs of a user's file, in file order (COCO: one pair per annotation)."
+    p = Path(path).expanduser()
+    if not p.is_file(): raise UserError(f"Pairs file not found: {p}")
+    root = Path(images).expanduser() if images else p.parent
+    if not root.is_dir(): raise UserError(f"Image folder not found: {root}")
+    try:
+        if p.suffix.lower() == '.csv':
+            with open(p, newline='', encoding='utf-8-sig') as f: rows = list(csv.DictReader(f))
+        elif p.suffix.lower() in ('.jsonl', '.ndjson'):
+            rows = [json.loads(l) for l in p.read_text(encoding='utf-8').splitlines() if l.strip()]
+        else: rows = json.loads(p.read_text(encoding='utf-8'))
+    except (ValueError, csv.Error) as e: raise UserError(f"Cannot read pairs file {p}: {e}") from None
+    if isinstance(rows, dict) and 'annotations' in rows and 'images' in rows:            # COCO captions
+        files = {im['id']: im['file_name'] for im in rows['images']}
+        bad = [a.get('image_id') for a in rows['annotations'] if a.get('image_id') not in files]
+        if bad: raise UserError(f"{p}: {len(bad)} annotation(s) refer to image ids missing from 'images', e.g. {bad[0]}")
+        rows = [dict(image=files[a['image_id']], caption=a['caption'], coco_image_id=a['image_id'], coco_id=a.get('id'))
+                for a in rows['annotations']]
+    elif isinstance(rows, dict):                                                           # {image: caption(s)}
+        rows = [dict(image=k, caption=c) for k, v in rows.items() for c in ([v] if isinstance(v, str) else list(v))]
+    if not isinstance(rows, list): raise UserError(f"{p}: expected a list of {{image, caption}} rows, got {type(rows).__name__}")
+    pairs = []
+    for k, r in enumerate(rows, 1):
+        if not isinstance(r, dict): raise UserError(f"{p}, row {k}: expected an object with an image and a caption, got {r!r:.60}")
+        im = next((r[f] for f in _IMG_FIELDS if r.get(f)), None)
+        cap = next((r[f] for f in _CAP_FIELDS if r.get(f) is not None), None)
+        if im is None or cap is None:
+            raise UserError(f"{p}, row {k}: needs an image ({', '.join(_IMG_FIELDS[:3])}) and a caption ({', '.join(_CAP_FIELDS[:3])}); got {list(r)}")
+        extra = {f: v for f, v in r.items() if f not in _IMG_FIELDS + _CAP_FIELDS}
+        for c in (cap if isinstance(cap, list) else [cap]):
+            if not isinstance(c, str) or not c.strip(): raise UserError(f"{p}, row {k}: empty caption for {im}")
+            full = Path(str(im)).expanduser(); full = full if full.is_absolute() else root/full
+            pairs.append(dict(id=_rel_id(full, root), path=str(full), caption=c.strip(), **extra))
+    if not pairs: raise UserError(f"No caption–image pairs in {p}")
+    return pairs
+
 # %% ../nbs/06_exclip.ipynb #ee46973c
 from .cli import cli_command, tour_section, _fig
 
@@ -1067,22 +1157,99 @@ def _page(res:Interactions, png:str)->str:
             f"<img src='{png}' style='max-width:100%'><pre>{html.escape(repr(res))}\nterms: {t}\n"
             f"config: {json.dumps(res.config, default=str)}</pre></body></html>")
 
-@cli_command('exclip', 'caption–image interactions of one pair (exCLIP): figure, coloured caption, saved matrix')
+def _id_name(i:str)->str:
+    "A file name for an image id: its relative path with `/` → `__` (other unsafe characters → `_`)."
+    return re.sub(r'[^A-Za-z0-9._-]+', '_', str(i).replace('\\', '/').strip('/').replace('/', '__')).lstrip('.') or 'image'
+
+def _stems(pairs:list)->list:
+    "One unique output stem per pair: the image's name, plus `.k` for its k-th caption when it has several."
+    n, k, used, out = collections.Counter(q['id'] for q in pairs), collections.Counter(), set(), []
+    for q in pairs:
+        s = _id_name(q['id']) + (f".{k[q['id']]}" if n[q['id']] > 1 else ''); k[q['id']] += 1
+        base, j = s, 1
+        while s in used: s = f"{base}~{j}"; j += 1
+        used.add(s); out.append(s)
+    return out
+
+def _exclip_kw(args)->dict:
+    return dict(text_layer=args.text_layer, image_layer=args.image_layer, N=args.N, rule=args.rule, compat=args.compat,
+                shift=args.shift, mode=args.mode, truncate=args.truncate)
+
+def _exclip_many(args, clip, out:Path)->dict:
+    "Batch mode: every pair of `--pairs` (or every image of `--images` with `--caption`), one output set per pair, an index."
+    from tqdm.auto import tqdm
+    if args.pairs: pairs = read_pairs(args.pairs, args.images)
+    else:
+        ims = as_images(args.images)
+        pairs = [dict(id=i, path=str(p), caption=args.caption) for i, p in zip(ims.ids, ims.source)]
+    if not args.skip_bad:
+        missing = [q['path'] for q in pairs if not Path(q['path']).is_file()]
+        if missing: raise UserError(f"Image file not found: {missing[0]}" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else '')
+                                    + "; fix the paths or pass --skip-bad")
+    stems, kw, rows, skipped = _stems(pairs), _exclip_kw(args), [], {}
+    base = {'id', 'path', 'caption'}
+    with tqdm(total=len(pairs), desc='exCLIP pairs', disable=args.quiet, mininterval=1) as bar:
+        for s in range(0, len(pairs), args.bs):
+            ch = pairs[s:s + args.bs]
+            ims = Images([q['path'] for q in ch], ids=[q['id'] for q in ch], skip_bad=args.skip_bad)
+            res = exclip_batch(clip, [q['caption'] for q in ch], ims, bs=args.bs, progress_bar=False, skip_bad=args.skip_bad, **kw)
+            kept = [k for k, q in enumerate(ch) if q['id'] not in ims.skipped]
+            assert len(kept) == len(res), (len(kept), len(res))
+            skipped.update(ims.skipped)
+            for k, r in zip(kept, res):
+                q, stem = ch[k], stems[s + k]
+                r.save(out/stem)
+                if not args.no_figures: _fig(r.show(), out, f"{stem}.png")
+                rows.append(dict(id=q['id'], caption=q['caption'], interactions=f"{stem}.json",
+                                 figure=None if args.no_figures else f"{stem}.png", total=r.total, rhs=r.rhs,
+                                 rel_residual=r.rel_residual, **{f: v for f, v in q.items() if f not in base}))
+            bar.update(len(ch))
+    cfg = json.loads(Path(out/rows[0]['interactions']).read_text())['config'] if rows else {}
+    index = dict(command='exclip', pairs_file=str(args.pairs) if args.pairs else None, images=str(args.images) if args.images else None,
+                 config=cfg, n_pairs=len(pairs), n_done=len(rows), n_skipped_pairs=len(pairs) - len(rows), skipped=skipped, pairs=rows)
+    (out/'index.json').write_text(json.dumps(index, indent=1, default=str))
+    with open(out/'index.csv', 'w', newline='') as f:
+        w = csv.writer(f); w.writerow(['id', 'caption', 'interactions', 'figure', 'total', 'rhs', 'rel_residual'])
+        for r in rows: w.writerow([r['id'], r['caption'], r['interactions'], r['figure'] or '', f"{r['total']:.6g}", f"{r['rhs']:.6g}", f"{r['rel_residual']:.3g}"])
+    body = ''.join(f"<h3>{html.escape(r['id'])}</h3><p>{html.escape(r['caption'])}</p>" +
+                   (f"<img src='{r['figure']}' style='max-width:100%'>" if r['figure'] else '') for r in rows)
+    bad = ''.join(f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in skipped.items())
+    (out/'index.html').write_text("<!doctype html><html><head><meta charset='utf-8'><title>exCLIP</title></head>"
+                                  f"<body style='font-family:sans-serif'><h2>exCLIP: {len(rows)} pairs</h2>{body}"
+                                  + (f"<h3>skipped (unreadable)</h3><ul>{bad}</ul>" if bad else '') + "</body></html>", encoding='utf-8')
+    print(f"exCLIP: {len(rows)} of {len(pairs)} pairs explained" + (f", {len(pairs) - len(rows)} skipped ({len(skipped)} unreadable images)" if skipped else '')
+          + f"; wrote {out/'index.json'}")
+    return dict(index, out=str(out))
+
+@cli_command('exclip', 'caption–image interactions (exCLIP) of one pair, or of every pair of a captions file')
 def cmd_exclip(args):
     import matplotlib; matplotlib.use('Agg')
     from clip_explain.cli import _clip_from
+    one, many = args.image is not None, args.pairs is not None or args.images is not None
+    if one == many or (args.image and not args.caption) or (args.images and not args.pairs and not args.caption):
+        raise UserError("give --image FILE --caption TEXT (one pair), --pairs FILE [--images DIR] (a captions file), "
+                        "or --images DIR --caption TEXT (one caption for every image of a folder)")
+    if args.bs < 1: raise UserError(f"--bs must be ≥ 1, got {args.bs}")
     clip = _clip_from(args)
-    res = exclip(clip, args.caption, args.image, text_layer=args.text_layer, image_layer=args.image_layer, N=args.N,
-                 rule=args.rule, compat=args.compat, shift=args.shift, mode=args.mode, truncate=args.truncate)
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+    if many: return _exclip_many(args, clip, out)
+    res = exclip(clip, args.caption, args.image, **_exclip_kw(args))
     _fig(res.show(spans=args.span or None, boxes=[tuple(b) for b in args.box] if args.box else None), out, 'exclip.png')
     (out/'exclip.html').write_text(_page(res, 'exclip.png'), encoding='utf-8')
     res.save(out/'interactions')
     print(res); print(f"wrote {out/'exclip.png'}, {out/'exclip.html'}, {out/'interactions.json'}")
     return res
+
 def _exclip_args(p):
-    p.add_argument('--image', required=True, help='image file'); p.add_argument('--caption', required=True, help='the caption')
+    p.add_argument('--image', default=None, help='one image file (with --caption)')
+    p.add_argument('--caption', default=None, help='the caption (with --image, or for every image of --images)')
+    p.add_argument('--pairs', default=None, help='captions file: JSON/JSONL/CSV rows {image, caption}, JSON {image: [captions]}, or COCO captions')
+    p.add_argument('--images', default=None, help="folder the --pairs image paths are relative to (default: the file's folder); "
+                                                 "without --pairs, every image of the folder with --caption")
     p.add_argument('--out', default='exclip_out', help='output folder')
+    p.add_argument('--bs', type=int, default=8, help='pairs per batch')
+    p.add_argument('--no-figures', action='store_true', help='batch mode: write the explanations and the index only')
+    p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.add_argument('--text-layer', type=int, default=None, help='text block whose input is attributed (default: last)')
     p.add_argument('--image-layer', type=int, default=None, help='image block whose input is attributed (default: last)')
     p.add_argument('--N', type=int, default=10, help='integration steps'); p.add_argument('--rule', default='right', choices=RULES)
@@ -1090,9 +1257,9 @@ def _exclip_args(p):
     p.add_argument('--compat', action='store_true', help="reproduce the original exclip package's numbers")
     p.add_argument('--shift', action='store_true', help='shifted embeddings (exact completeness to the shifted cosine)')
     p.add_argument('--truncate', action='store_true', help='truncate a caption longer than the context (else an error)')
-    p.add_argument('--span', action='append', default=None, help='caption phrase to map onto the image (repeatable)')
+    p.add_argument('--span', action='append', default=None, help='one pair: caption phrase to map onto the image (repeatable)')
     p.add_argument('--box', nargs=4, type=float, action='append', default=None, metavar=('X0', 'Y0', 'X1', 'Y1'),
-                   help='image box in the image\'s pixels (repeatable)')
+                   help="one pair: image box in the image's pixels (repeatable)")
 cmd_exclip.add_args = _exclip_args
 
 @tour_section(50, 'exCLIP: caption–image interactions')
@@ -1108,3 +1275,11 @@ def _tour_exclip(clip, out:Path)->str:
         from clip_explain.data import sample_photos
         res = exclip(clip, 'a cat lying on a blanket', sample_photos()['chelsea']); fig = res.show(); extra = ''
     return f"<p><code>{html.escape(repr(res))}</code></p>" + _fig(fig, out, 'exclip.png') + extra
+
+# %% ../nbs/06_exclip.ipynb #79af0161
+def load_exclip_results(folder:str|Path)->list:
+    "The explanations a `clip-explain exclip` run wrote into `folder`, in the order of its index (each with its `image_id`)."
+    d = Path(folder)
+    if (d/'index.json').exists(): return [Interactions.load(d/r['interactions']) for r in json.loads((d/'index.json').read_text())['pairs']]
+    if (d/'interactions.json').exists(): return [Interactions.load(d/'interactions.json')]
+    raise FileNotFoundError(f"No exCLIP outputs in {d} (index.json or interactions.json)")

@@ -60,8 +60,8 @@ def _tour_world(clip, out:Path)->str:
 
 # %% ../nbs/90_cli.ipynb #42ced3d2
 def _add_model_args(p):
-    p.add_argument('--model', default=None, help='bundled name, open_clip architecture, hf:<id> or HF folder (default: bundled)')
-    p.add_argument('--pretrained', default=None, help='open_clip pretrained tag or local checkpoint path')
+    p.add_argument('--model', default=None, help='bundled name, open_clip architecture (e.g. ViT-B-16), your own open_clip config .json, hf:<id> or a Hugging Face folder (default: bundled)')
+    p.add_argument('--pretrained', default=None, help='open_clip checkpoint file (.pt, .bin, .safetensors) or pretrained tag (needs the hub)')
     p.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: GPU if available)")
     p.add_argument('--skip-bad', action='store_true', help='skip unreadable images with a warning (counted in the outputs) instead of stopping')
 

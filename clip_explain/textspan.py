@@ -21,13 +21,13 @@ from .cache import cached_text_embeddings, cached_classifier
 
 # %% auto #0
 __all__ = ['SHAPES_TOPICS', 'HeadSpan', 'text_span', 'TextSpanResult', 'textspan', 'plot_variance', 'plot_textspan_table',
-           'textspan_accuracy', 'topic_share', 'head_neighbours', 'text_query_heads', 'SpuriousResult',
-           'spurious_ablation', 'shapes_topics', 'topic_table', 'plot_topics', 'head_view', 'head_explorer',
-           'cmd_textspan', 'load_clip', 'ClipModel', 'decompose', 'decompose_dataset', 'Decomposition', 'token_maps',
-           'segmentation_maps', 'evaluate_segmentation', 'mean_ablation', 'plot_ablation', 'shapes_text_bank',
-           'description_bank', 'word_bank', 'read_text_bank', 'write_text_bank', 'imagenet_classnames',
-           'imagenet_templates', 'cached_text_embeddings', 'cached_classifier', 'ShapesWorld', 'spurious_split',
-           'world_vocabulary']
+           'textspan_representation', 'textspan_accuracy', 'topic_share', 'head_neighbours', 'text_query_heads',
+           'SpuriousResult', 'spurious_ablation', 'shapes_topics', 'topic_table', 'plot_topics', 'head_view',
+           'head_explorer', 'cmd_textspan', 'load_clip', 'ClipModel', 'decompose', 'decompose_dataset', 'Decomposition',
+           'token_maps', 'segmentation_maps', 'evaluate_segmentation', 'mean_ablation', 'plot_ablation',
+           'shapes_text_bank', 'description_bank', 'word_bank', 'read_text_bank', 'write_text_bank',
+           'imagenet_classnames', 'imagenet_templates', 'cached_text_embeddings', 'cached_classifier', 'ShapesWorld',
+           'spurious_split', 'world_vocabulary']
 
 # %% ../nbs/04_textspan.ipynb #9d56ecea
 # `from clip_explain.textspan import *` gives everything this method needs: the decomposition, banks and caches too
@@ -73,7 +73,7 @@ def text_span(
     R:torch.Tensor,            # [M, d] unit text embeddings of the bank
     texts:Sequence[str]|None=None, # the bank's texts (default: their indices as strings)
     m:int=10,                  # number of texts to choose
-    rank:int|None=80,          # project texts onto the top-`rank` right singular vectors of C (None: no projection)
+    rank:int|None=80,          # project texts onto the top-`rank` right singular vectors of C (at most its rank; None: no projection)
     normalize:bool=False,      # score with normalised deflated text vectors (the paper uses un-normalised ones)
     label:str='',              # a label for the result (e.g. 'L3H1')
 )->HeadSpan:
@@ -88,8 +88,10 @@ def text_span(
     texts = list(texts) if texts is not None else [str(i) for i in range(M)]
     if len(texts) != M: raise ValueError(f"{len(texts)} texts for {M} embeddings")
     if rank is not None and rank < d:
-        ev, V = torch.linalg.eigh((C.T @ C).double())           # right singular vectors of the uncentred C
-        Vr = V[:, ev.argsort(descending=True)[:rank]].float()
+        Cd = C.double(); ev, V = torch.linalg.eigh(Cd.T @ Cd)     # right singular vectors of the uncentred C
+        order = ev.argsort(descending=True)
+        r = min(rank, int((ev > ev.max()*1e-10).sum()))          # never beyond C's numerical rank: null-space vectors are arbitrary
+        Vr = V[:, order[:r]].float()
         R = (R @ Vr) @ Vr.T
     mu = C.mean(0, keepdim=True)
     C = C - mu
@@ -256,20 +258,16 @@ def plot_textspan_table(ts:TextSpanResult, n:int=5, ncols:int=4, fontsize:float=
     return fig
 
 # %% ../nbs/04_textspan.ipynb #1ffe9c1b
-def textspan_accuracy(
+def textspan_representation(
     dec,                        # a `Decomposition` (it must hold the analysed layers' heads; other layers may be absent)
     ts:TextSpanResult,          # from `textspan` (on these images or others of the same model)
-    classifier:torch.Tensor,    # `[d, C]` class weights
-    labels,                     # true class of each image of `dec`
     replace:bool=True,          # replace the analysed heads by their texts (False: keep them as they are)
-)->float:
-    "Zero-shot accuracy with every other head mean-ablated and the analysed heads replaced by their texts (or kept, `replace=False`)."
-    if not hasattr(dec, 'attn'): raise UserError("textspan_accuracy needs a Decomposition (its embedding and MLP terms)")
+)->torch.Tensor:                # `[n, d]`
+    "The embedding with every head outside `ts` mean-ablated and the analysed heads replaced by their texts (MLPs and embedding term kept)."
+    if not hasattr(dec, 'attn'): raise UserError("this needs a Decomposition (its embedding and MLP terms), not a tensor of heads")
     H, _, L = _head_stack(dec)
     keep = set(ts.heads); want = sorted({l for l, _ in keep})
-    pos = dict(zip(want, _head_pos(dec, want, 'textspan_accuracy')))
-    y = torch.as_tensor(labels)
-    if len(y) != dec.n: raise UserError(f"{len(y)} labels for {dec.n} images")
+    pos = dict(zip(want, _head_pos(dec, want, "replacing the analysed heads by their texts")))
     rep = dec.embed + dec.mlps.sum(1)
     for l in range(L):
         if l not in pos: rep = rep + dec.attn[:, l].mean(0); continue     # every head of the layer mean-ablated
@@ -277,7 +275,21 @@ def textspan_accuracy(
         for h in range(H.shape[2]):
             if (l, h) not in keep: rep = rep + Hl[:, h].mean(0)
             else: rep = rep + (ts[(l, h)].reconstruct(Hl[:, h]) if replace else Hl[:, h])
-    return float(((rep @ classifier.float()).argmax(1) == y).float().mean())
+    return rep
+
+
+# %% ../nbs/04_textspan.ipynb #e7f9b1c1
+def textspan_accuracy(
+    dec,                        # a `Decomposition` (it must hold the analysed layers' heads; other layers may be absent)
+    ts:TextSpanResult,          # from `textspan` (on these images or others of the same model)
+    classifier:torch.Tensor,    # `[d, C]` class weights
+    labels,                     # true class of each image of `dec`
+    replace:bool=True,          # replace the analysed heads by their texts (False: keep them as they are)
+)->float:
+    "Zero-shot accuracy of `textspan_representation`: other heads mean-ablated, the analysed heads replaced by their texts (or kept)."
+    y = torch.as_tensor(labels)
+    if len(y) != dec.n: raise UserError(f"{len(y)} labels for {dec.n} images")
+    return float(((textspan_representation(dec, ts, replace) @ classifier.float()).argmax(1) == y).float().mean())
 
 
 # %% ../nbs/04_textspan.ipynb #96080e5c
@@ -411,19 +423,20 @@ def head_view(clip, scene, dec_spatial_one, ts:TextSpanResult, layer:int, head:i
     return fig
 
 def head_explorer(clip, scenes, ts:TextSpanResult):
-    "An ipywidgets explorer: layer, head and image → the head's texts, variance curve and map."
+    "An ipywidgets explorer: layer, head and image (of any indexable image source) → the head's texts, variance curve and map."
     import ipywidgets as W
     import matplotlib.pyplot as plt
     from IPython.display import display
+    ims = as_images(scenes)
     layers = sorted({l for l, _ in ts.heads}); heads = sorted({h for _, h in ts.heads})
     out = W.Output()
     cache = {}
     def show(layer, head, image):
-        if image not in cache: cache[image] = decompose(clip, [scenes[image]], spatial=True)
+        if image not in cache: cache[image] = decompose(clip, [ims[image]], spatial=True)
         with out:
-            out.clear_output(wait=True); head_view(clip, scenes[image], cache[image], ts, layer, head); plt.show()
+            out.clear_output(wait=True); head_view(clip, ims[image], cache[image], ts, layer, head); plt.show()
     ui = W.interactive(show, layer=W.Dropdown(options=layers, value=layers[-1]), head=W.Dropdown(options=heads, value=heads[0]),
-                       image=W.IntSlider(min=0, max=len(scenes) - 1, value=0))
+                       image=W.IntSlider(min=0, max=len(ims) - 1, value=0))
     return W.VBox([ui, out])
 
 # %% ../nbs/04_textspan.ipynb #413ac909

@@ -5,7 +5,7 @@
 # %% ../nbs/07_falcon.ipynb #26e11ef2
 from __future__ import annotations
 import os, re, io, json, math, time, hashlib, warnings, difflib, collections
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Sequence, Callable
 import numpy as np
@@ -16,7 +16,7 @@ from .core import *
 from .cache import cached_map, weights_fingerprint, cached_text_embeddings
 from .data import (ShapesWorld, WorldConfig, sample_scene, Scene, COLOURS, SHAPES, SIDES, SIZES, PLACES,
                                SHAPE_PLACE, shapes_text_bank, description_bank, read_text_bank, write_text_bank, ImageFolder)
-from .decompose import dataset_id
+from .inputs import UserError, BadImageError, Images, as_images, image_of
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'SHAPES_CNN_NAME', 'SHAPES_CNN_CLASSES', 'SHAPES_CNN_MEAN', 'SHAPES_CNN_STD',
@@ -26,9 +26,10 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'SHAPES_CNN_NAME', 'SHAPES_CNN_CLASS
            'feature_groups', 'FeatureGroupTarget', 'group_cams', 'largest_box', 'cam_crop', 'interpretability',
            'Vocabulary', 'shapes_caption_vocabulary', 'default_vocabulary', 'ShardedVocabulary', 'Captions',
            'check_vocabulary', 'retrieve_captions', 'simple_lemma', 'get_lemmatizer', 'clean_caption', 'extract_terms',
-           'score_terms', 'contrast', 'low_activating', 'FeatureGroup', 'FalconResult', 'falcon', 'scene_attributes',
-           'dominant_attributes', 'evaluate_groups', 'plot_group', 'plot_overview', 'group_browser', 'cmd_falcon',
-           'load_clip', 'ClipModel', 'ShapesWorld', 'WorldConfig', 'ImageFolder', 'read_text_bank', 'description_bank']
+           'score_terms', 'contrast', 'low_activating', 'FeatureGroup', 'FalconResult', 'name_group', 'falcon',
+           'rename_groups', 'scene_attributes', 'dominant_attributes', 'evaluate_groups', 'plot_group', 'plot_overview',
+           'group_browser', 'cmd_falcon', 'load_clip', 'ClipModel', 'ShapesWorld', 'WorldConfig', 'ImageFolder',
+           'read_text_bank', 'description_bank']
 
 # %% ../nbs/07_falcon.ipynb #30808d85
 # `from clip_explain.falcon import *` also gives the loader and the data a FALCON run needs
@@ -42,7 +43,7 @@ def get_module(model:nn.Module, name:str)->nn.Module:
     names = [n for n in mods if n]
     close = difflib.get_close_matches(name, names, n=5, cutoff=0.5)
     top = [n for n in names if '.' not in n]
-    raise ValueError(f"No layer {name!r} in {type(model).__name__}." + (f" Did you mean {close}?" if close else '') +
+    raise UserError(f"No layer {name!r} in {type(model).__name__}." + (f" Did you mean {close}?" if close else '') +
                      f" Top-level layers: {top[:20]}{' …' if len(top) > 20 else ''} (see model.named_modules()).")
 
 def _flatten_features(t:torch.Tensor)->torch.Tensor:
@@ -51,7 +52,7 @@ def _flatten_features(t:torch.Tensor)->torch.Tensor:
     if t.ndim == 3: return t[:, 0]
     if t.ndim == 2: return t
     if t.ndim > 4: return t.flatten(2).mean(-1)
-    raise ValueError(f"Cannot take per-image features from a layer output of shape {tuple(t.shape)}")
+    raise UserError(f"Cannot take per-image features from a layer output of shape {tuple(t.shape)}")
 
 class FeatureNet(nn.Module):
     "Wraps a model so that its output is the flattened output of `layer` (the forward stops there); differentiable."
@@ -67,9 +68,10 @@ class FeatureNet(nn.Module):
 # %% ../nbs/07_falcon.ipynb #1a682123
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)   # (the reference has the typo 0.228)
 
-def _image_of(x):
-    "The image of a dataset item: `ImageFolder` items are (image, label) pairs."
-    return x[0] if isinstance(x, tuple) else x
+def _device_of(module:nn.Module)->str:
+    "The device of a module's first parameter ('cuda:1' keeps its index), or 'cpu'."
+    p = next(iter(module.parameters()), None)
+    return str(p.device) if p is not None else 'cpu'
 
 class TargetModel:
     "A vision model to explain: `module`, its feature `layer`, the Grad-CAM `cam_layers`, and its own preprocessing."
@@ -81,38 +83,55 @@ class TargetModel:
                  geometry:Callable|None=None,  # PIL → PIL resizing/cropping the model applies (None: as is)
                  name:str='target',            # a name for provenance
                  expand_sequential:bool=True,  # a Sequential CAM layer means each of its blocks (pytorch-grad-cam's reading)
-                 device:str|None=None):
+                 device:str|None=None,         # where the model runs (default: where its parameters are)
+                ):
         self.module, self.layer, self.name = module.eval(), layer, name
         self.normalize, self.geometry = normalize, geometry
-        self.device = device or next(module.parameters()).device.type
+        self.device = str(device or _device_of(module))
         self.module.to(self.device)
         self.net = FeatureNet(self.module, layer)
         if isinstance(cam_layers, str): cam_layers = [cam_layers]
-        if not cam_layers: raise ValueError("Give at least one Grad-CAM layer (cam_layers)")
+        if not cam_layers: raise UserError("Give at least one Grad-CAM layer (cam_layers)")
         self.cam_layers = list(cam_layers)
         mods = [get_module(module, n) for n in self.cam_layers]
         self.cam_modules = [c for m in mods for c in (list(m) if expand_sequential and isinstance(m, nn.Sequential) else [m])]
+        self._dim = None
     def view(self, img)->Image.Image:
-        "The image as the model sees it geometrically (after resizing/cropping, before normalisation)."
-        im = to_pil(_image_of(img))
+        "The image (PIL, array, path or dataset item) as the model sees it geometrically (after resizing/cropping, before normalisation)."
+        im = to_pil(img)
         return self.geometry(im) if self.geometry is not None else im
     def tensor(self, images)->torch.Tensor:
-        "A normalised batch `[B, 3, H, W]` on the model's device."
+        "A normalised batch `[B, 3, H, W]` on the model's device, from a list of images, paths or dataset items."
         return torch.stack([self.normalize(self.view(i)) for i in images]).to(self.device)
-    def features(self, images, bs:int=64, progress_bar:bool|None=None)->torch.Tensor:
-        "Raw (un-normalised) features `[n, d]` of `images` at `layer`, float32 on the CPU."
-        images = images if hasattr(images, '__getitem__') else list(images)
-        if len(images) == 0: raise ValueError("No images given")
-        outs = []
+    @property
+    def dim(self)->int:
+        "The number of features at `layer` (one forward of a grey image)."
+        if self._dim is None:
+            with torch.no_grad(): self._dim = int(self.net(self.tensor([Image.new('RGB', (224, 224), (128, 128, 128))])).shape[1])
+        return self._dim
+    def _read(self, ims:Images, bs:int=64, progress_bar:bool|None=None)->tuple:
+        "(source indices read, raw features `[n_read, d]` float32 on the CPU), one decoded batch at a time."
+        idx, outs = [], []
         with torch.no_grad():
-            for i in progress(range(0, len(images), bs), math.ceil(len(images)/bs), 'features', progress_bar, 8):
-                outs.append(self.net(self.tensor([images[j] for j in range(i, min(i + bs, len(images)))])).float().cpu())
-        return torch.cat(outs)
+            for i, _, batch in ims.batches(bs, desc='features', progress=progress_bar):
+                outs.append(self.net(self.tensor(batch)).float().cpu()); idx += list(i)
+        self._dim = outs[0].shape[1] if outs else self._dim
+        return idx, torch.cat(outs) if outs else torch.zeros(0, self.dim)
+    def features(self,
+                 images,                      # any image source (folder, paths, PIL, arrays, scenes, a dataset of (image, label) tuples or dicts, `Images`)
+                 bs:int=64,                   # batch size
+                 progress_bar:bool|None=None, # progress bar (default: for ≥ 256 images)
+                 skip_bad:bool=False,         # skip unreadable images (their ids in `images.skipped` when `images` is an `Images`)
+                )->torch.Tensor:              # `[n, d]` float32 on the CPU, one row per readable image
+        "Raw (un-normalised) features of `images` at `layer`; the images are decoded one batch at a time."
+        ims = as_images(images, skip_bad=skip_bad)
+        if ims.kind != 'iterable' and len(ims) == 0: raise UserError("No images given")
+        return self._read(ims, bs, progress_bar)[1]
     @property
     def provenance(self)->dict:
         return dict(name=self.name, cls=type(self.module).__name__, layer=self.layer, cam_layers=self.cam_layers,
                     weights=weights_fingerprint(self.module))
-    def __repr__(self): return f"TargetModel({self.name!r}, layer={self.layer!r}, cam_layers={self.cam_layers})"
+    def __repr__(self): return f"TargetModel({self.name!r}, layer={self.layer!r}, cam_layers={self.cam_layers}, device={self.device!r})"
 
 # %% ../nbs/07_falcon.ipynb #aab10264
 def from_torchvision(
@@ -122,12 +141,13 @@ def from_torchvision(
     size:int=224, resize:int=256,    # CenterCrop size and Resize of the shorter side
     mean=IMAGENET_MEAN, std=IMAGENET_STD,
     name:str|None=None,
+    device:str|None=None,            # where it runs (default: where its parameters are)
 )->TargetModel:
     "A `TargetModel` for a torchvision-style classifier with ImageNet preprocessing."
     from torchvision import transforms as T
     geo = T.Compose([T.Resize(resize, interpolation=T.InterpolationMode.BILINEAR), T.CenterCrop(size)])
     norm = T.Compose([T.ToTensor(), T.Normalize(mean, std)])
-    return TargetModel(model, layer, cam_layers, norm, geo, name or type(model).__name__.lower())
+    return TargetModel(model, layer, cam_layers, norm, geo, name or type(model).__name__.lower(), device=device)
 
 # %% ../nbs/07_falcon.ipynb #480d6a79
 class _Block(nn.Module):
@@ -219,10 +239,16 @@ def train_shapes_cnn(
                classes=SHAPES_CNN_CLASSES, mean=SHAPES_CNN_MEAN, std=SHAPES_CNN_STD, evals=evals)
     return model, rec
 
-def export_shapes_cnn(model:ShapesCNN, rec:dict, name:str=SHAPES_CNN_NAME, dest:str|Path|None=None)->Path:
-    "Write the weights (fp16 safetensors) and a meta file (training record, sha256) into the package assets."
+def export_shapes_cnn(
+    model:ShapesCNN,              # the trained CNN
+    rec:dict,                     # its training record (stored in the meta file)
+    name:str=SHAPES_CNN_NAME,     # file stem
+    dest:str|Path|None=None,      # output folder (default: the user's folder, `user_dir('models')`)
+    overwrite_shipped:bool=False, # write into the package's shipped assets instead (release step only)
+)->Path:                          # the written `.safetensors`
+    "Write the weights (fp16 safetensors) and a meta file (training record, sha256) to `dest`."
     from safetensors.torch import save_file
-    dest = Path(dest) if dest else ASSETS
+    dest = writable_assets(dest, overwrite_shipped)
     p = dest/f'{name}.safetensors'
     save_file({k: v.detach().half().contiguous() if v.is_floating_point() else v.contiguous()
                for k, v in model.state_dict().items()}, str(p))
@@ -232,11 +258,17 @@ def export_shapes_cnn(model:ShapesCNN, rec:dict, name:str=SHAPES_CNN_NAME, dest:
     (dest/f'{name}.meta.json').write_text(json.dumps(meta, indent=1))
     return p
 
-def load_shapes_cnn(name:str=SHAPES_CNN_NAME, device:str='cpu')->TargetModel:
-    "The shipped shapes-world CNN as a `TargetModel` (weights checked against their recorded sha256)."
+def load_shapes_cnn(
+    name:str=SHAPES_CNN_NAME,     # file stem
+    device:str='cpu',             # where the model runs
+    folder:str|Path|None=None,    # where to look (default: the shipped assets, then the user's folder)
+)->TargetModel:
+    "The shipped (or a retrained, exported) shapes-world CNN as a `TargetModel`; weights checked against their recorded sha256."
     from safetensors.torch import load_file
-    p, mp = ASSETS/f'{name}.safetensors', ASSETS/f'{name}.meta.json'
-    if not p.exists(): raise FileNotFoundError(f"No shipped target weights {p}; train them with scripts/train_falcon_cnn.py")
+    dirs = [Path(folder).expanduser()] if folder is not None else [ASSETS, user_dir('models')]
+    d = next((d for d in dirs if (d/f'{name}.safetensors').exists()), dirs[0])
+    p, mp = d/f'{name}.safetensors', d/f'{name}.meta.json'
+    if not p.exists(): raise UserError(f"No target weights {name}.safetensors in {', '.join(map(str, dirs))}; train them with scripts/train_falcon_cnn.py")
     meta = json.loads(mp.read_text())
     if hashlib.sha256(p.read_bytes()).hexdigest() != meta['sha256']: raise RuntimeError(f"{p} is corrupt (sha256 mismatch)")
     model = ShapesCNN(meta['widths'])
@@ -246,18 +278,69 @@ def load_shapes_cnn(name:str=SHAPES_CNN_NAME, device:str='cpu')->TargetModel:
     return t
 
 # %% ../nbs/07_falcon.ipynb #71831db8
+class _Span:
+    "A lazy view of items `lo … hi−1` of a dataset (nothing is read until asked)."
+    def __init__(self, src, lo:int, hi:int): self.src, self.lo, self.hi = src, lo, hi
+    def __len__(self): return self.hi - self.lo
+    def __getitem__(self, i):
+        if not 0 <= i < len(self): raise IndexError(i)
+        return self.src[self.lo + i]
+
+def _probe_id(ims:Images)->dict:
+    "What identifies a probe set in a cache key: its own provenance (the shapes world), its files (ids, sizes, times), or its pixels."
+    src = ims.source
+    p = getattr(src, 'provenance', None)
+    if isinstance(p, dict): return dict(p)
+    h = hashlib.sha256()
+    paths = list(src) if ims.kind in ('folder', 'files') else getattr(src, 'paths', None)
+    if paths is None and isinstance(getattr(src, 'samples', None), list): paths = [s[0] for s in src.samples]   # torchvision folders
+    if paths is not None and len(paths) == len(ims):
+        for i, q in zip(ims.ids, paths):
+            st = os.stat(q) if os.path.exists(q) else None
+            h.update(f"{i}\0{st.st_size if st else -1}\0{st.st_mtime_ns if st else -1}\n".encode())
+        return dict(kind='files', root=str(ims.root) if ims.root else None, n=len(ims), sha256=h.hexdigest()[:16])
+    for i, name in enumerate(ims.ids):
+        h.update(name.encode())
+        try: x = ims[i]
+        except BadImageError as e: h.update(e.reason.encode()); continue
+        h.update(x.detach().cpu().numpy().tobytes() if isinstance(x, torch.Tensor) else np.asarray(x).tobytes())
+    return dict(kind=ims.kind, n=len(ims), sha256=h.hexdigest()[:16])
+
+def _representations(target:TargetModel, ims:Images, bs:int=64, root:str|Path|None=None, progress_bar:bool|None=None)->tuple:
+    "(source indices of the readable images, their raw features `[n_read, d]`), through the disk cache when `root` is given."
+    if ims.kind == 'iterable':
+        raise UserError("FALCON reads the probe set twice (features, then the groups' images): pass a folder, a list or a "
+                        "dataset with a length, not a one-pass iterable")
+    n = len(ims)
+    if n == 0: raise UserError("The probe set is empty")
+    if root is None: return target._read(ims, bs, progress_bar)
+    ids = ims.ids
+    def fn(js):                                        # one shard: a run of consecutive source indices
+        lo, hi = js[0], js[-1] + 1
+        src = ims.source[lo:hi] if isinstance(ims.source, (list, tuple, torch.Tensor)) else _Span(ims.source, lo, hi)
+        sub = Images(src, skip_bad=ims.skip_bad, ids=ids[lo:hi])
+        got, R = target._read(sub, bs, False)
+        out = np.zeros((hi - lo, R.shape[1]), np.float32); out[got] = R.numpy()
+        return dict(R=out, why=np.array([sub.skipped.get(i, '') for i in ids[lo:hi]]))
+    cfg = dict(kind='falcon_representations', target=target.provenance, images=_probe_id(ims), version=2)
+    res = cached_map(fn, range(n), root, cfg, 'falcon-reps', 1024, progress_bar)
+    why = np.asarray(res['why']).astype(str); bad = np.flatnonzero(why != '')
+    for j in bad:                                      # skipped in this run, or in the run that filled the cache
+        if not ims.skip_bad: raise BadImageError(ids[j], why[j])
+        ims.skipped[ids[j]] = str(why[j])
+    ok = np.flatnonzero(why == '')
+    return ok.tolist(), torch.from_numpy(np.array(res['R'][ok], dtype=np.float32))
+
 def representations(
-    target:TargetModel, images,       # the target and the probe set (ShapesWorld, ImageFolder, list of images/scenes)
-    bs:int=64, root:str|Path|None=None, # batch size; cache folder (None: no cache)
-    progress_bar:bool|None=None,
-)->torch.Tensor:                      # raw features [n, d], float32
-    "The target's raw features of every probe image (cached on disk under `root`)."
-    n = len(images)
-    if n == 0: raise ValueError("The probe set is empty")
-    if root is None: return target.features(images, bs, progress_bar)
-    cfg = dict(kind='falcon_representations', target=target.provenance, images=dataset_id(images), version=1)
-    out = cached_map(lambda ims: {'R': target.features(ims, bs, progress_bar).numpy()}, images, root, cfg, 'falcon-reps', 1024, progress_bar)
-    return torch.from_numpy(np.array(out['R']))
+    target:TargetModel,               # the target model
+    images,                           # the probe set: any image source (folder, paths, ShapesWorld, a dataset of (image, label) tuples or dicts, `Images`)
+    bs:int=64,                        # batch size
+    root:str|Path|None=None,          # cache folder (None: no cache)
+    progress_bar:bool|None=None,      # progress bar
+    skip_bad:bool=False,              # skip unreadable images (rows then follow `images.ids` minus `images.skipped`)
+)->torch.Tensor:                      # raw features [n, d], float32 on the CPU
+    "The target's raw features of every probe image (cached on disk under `root`), read one batch at a time."
+    return _representations(target, as_images(images, skip_bad=skip_bad), bs, root, progress_bar)[1]
 
 # %% ../nbs/07_falcon.ipynb #9382358a
 def high_threshold(
@@ -275,7 +358,7 @@ def feature_groups(
     min_size:int=11,          # keep groups with at least this many images (the reference keeps > 10)
 )->dict:                      # {tuple of feature ids: [image indices]}, largest groups first
     "Group images by their exact set of high features; drop empty sets and groups smaller than `min_size`."
-    H = (Rn >= torch.as_tensor(thr, dtype=Rn.dtype)).numpy()
+    H = (Rn.cpu() >= torch.as_tensor(thr, dtype=Rn.dtype).cpu()).numpy()
     groups = collections.defaultdict(list)
     for i, row in enumerate(H):
         key = tuple(int(f) for f in np.flatnonzero(row))
@@ -290,22 +373,24 @@ class FeatureGroupTarget:
     def __call__(self, out:torch.Tensor)->torch.Tensor: return out[..., self.features].sum(-1)
 
 def group_cams(
-    target:TargetModel, images, features:Sequence[int], # the target, the group's images and its features
-    bs:int=32,
-)->np.ndarray:                          # [n, H, W] CAMs in [0, 1] at the target's input size
+    target:TargetModel,       # the target
+    images,                   # the group's images (any image source: a list, paths, a folder, dataset items)
+    features:Sequence[int],   # the group's features
+    bs:int=32,                # images per Grad-CAM batch
+)->np.ndarray:                # [n, H, W] CAMs in [0, 1] at the target's input size (computed on the target's device)
     "Grad-CAM maps of the group's features on each image (pytorch-grad-cam, the target's own preprocessing)."
     from pytorch_grad_cam import GradCAM
-    images = list(images)
-    if not images: raise ValueError("No images given")
+    ims = as_images(images)
     out, params = [], [p for p in target.module.parameters() if p.requires_grad]
     for p in params: p.requires_grad_(False)       # gradients flow to the activations through the input; no weight grads
     try:
         with GradCAM(model=target.net, target_layers=target.cam_modules) as cam:
-            for ch in chunks(images, bs):
+            for _, _, ch in ims.batches(bs, desc='cams', progress=False):
                 x = target.tensor(ch).requires_grad_(True)
                 out.append(cam(input_tensor=x, targets=[FeatureGroupTarget(features)]*len(ch)))
     finally:
         for p in params: p.requires_grad_(True)
+    if not out: raise UserError("No images given")
     return np.concatenate(out).astype(np.float32)
 
 # %% ../nbs/07_falcon.ipynb #fee28e06
@@ -321,7 +406,7 @@ def largest_box(
     boxes = ndimage.find_objects(lab)
     if by == 'box': size = [(s[0].stop - s[0].start)*(s[1].stop - s[1].start) for s in boxes]
     elif by == 'pixels': size = list(ndimage.sum_labels(mask, lab, range(1, n + 1)))
-    else: raise ValueError(f"by must be 'box' or 'pixels', got {by!r}")
+    else: raise UserError(f"by must be 'box' or 'pixels', got {by!r}")
     s = boxes[int(np.argmax(size))]
     return (s[1].start, s[0].start, s[1].stop, s[0].stop)
 
@@ -343,12 +428,12 @@ def cam_crop(
         a = np.asarray(img).copy(); keep = np.zeros(a.shape[:2], bool); keep[box[1]:box[3], box[0]:box[2]] = True
         a[~keep] = 128
         return Image.fromarray(a).resize((size, size), Image.BICUBIC), box
-    raise ValueError(f"mode must be 'resize' or 'mask', got {mode!r}")
+    raise UserError(f"mode must be 'resize' or 'mask', got {mode!r}")
 
 # %% ../nbs/07_falcon.ipynb #02f17a5b
 def interpretability(emb:torch.Tensor)->float:
     "Mean pairwise cosine of the embeddings `[n, d]` (the full Gram matrix, diagonal included)."
-    if emb.ndim != 2 or len(emb) == 0: raise ValueError(f"Expected embeddings [n, d] with n ≥ 1, got {tuple(emb.shape)}")
+    if emb.ndim != 2 or len(emb) == 0: raise UserError(f"Expected embeddings [n, d] with n ≥ 1, got {tuple(emb.shape)}")
     e = F.normalize(emb.float(), dim=-1)
     return float((e @ e.T).mean())
 
@@ -357,10 +442,10 @@ class Vocabulary:
     "A caption vocabulary held in memory: captions and their unit CLIP text embeddings `[M, d]`."
     def __init__(self, captions:Sequence[str], emb, name:str='vocabulary', provenance:dict|None=None):
         self.captions = list(captions)
-        emb = torch.as_tensor(np.asarray(emb) if not isinstance(emb, torch.Tensor) else emb).float()
-        if emb.ndim != 2: raise ValueError(f"Vocabulary embeddings must be [M, d], got shape {tuple(emb.shape)}")
-        if len(self.captions) != len(emb): raise ValueError(f"{len(self.captions)} captions but {len(emb)} embeddings")
-        if not self.captions: raise ValueError("The vocabulary is empty")
+        emb = torch.as_tensor(np.asarray(emb) if not isinstance(emb, torch.Tensor) else emb.detach().cpu()).float()
+        if emb.ndim != 2: raise UserError(f"Vocabulary embeddings must be [M, d], got shape {tuple(emb.shape)}")
+        if len(self.captions) != len(emb): raise UserError(f"{len(self.captions)} captions but {len(emb)} embeddings")
+        if not self.captions: raise UserError("The vocabulary is empty")
         self.emb, self.name = F.normalize(emb, dim=-1), name
         self.provenance = dict(provenance or {}, name=name, n=len(self), dim=self.dim,
                                sha256=hashlib.sha256('\n'.join(self.captions).encode()).hexdigest()[:16])
@@ -370,7 +455,7 @@ class Vocabulary:
     def __getitem__(self, i:int)->str: return self.captions[i]
     def scan(self, q:torch.Tensor, k:int=5, temperature:float|None=None, bs:int=8192)->tuple:
         "Top-`k` (cosines `[n, k]`, indices `[n, k]`) of unit queries `q`, and the log-normaliser at `temperature` (or None)."
-        q = F.normalize(torch.as_tensor(q).float(), dim=-1)
+        q = F.normalize(torch.as_tensor(q).detach().float().cpu(), dim=-1)
         k = min(k, len(self))
         best_v, best_i, lse = None, None, None
         for s in range(0, len(self), bs):
@@ -431,6 +516,11 @@ def _line_offsets(path:Path, block:int=1 << 24)->np.ndarray:
     if offs[-1] == pos: offs.pop()          # no line after the final newline
     return np.array(offs, np.int64)
 
+def _load_shard(p:Path)->np.ndarray:
+    "A memory-mapped `.npy` embedding shard; a file that is not one is the user's error, named."
+    try: return np.load(p, mmap_mode='r')
+    except Exception as e: raise UserError(f"Cannot read embedding shard {p}: {type(e).__name__}: {e}") from None
+
 class ShardedVocabulary:
     "A caption vocabulary on disk: `.npy` embedding shards (rows in caption order) and a captions file; faiss top-k."
     def __init__(self,
@@ -444,20 +534,20 @@ class ShardedVocabulary:
         if not files: raise FileNotFoundError(f"No .npy embedding shards in {emb}")
         for p in files:
             if not p.exists(): raise FileNotFoundError(f"Embedding shard not found: {p}")
-        self.files, self.shards = files, [np.load(p, mmap_mode='r') for p in files]
+        self.files, self.shards = files, [_load_shard(p) for p in files]
         dims = {s.shape[1] if s.ndim == 2 else None for s in self.shards}
-        if None in dims or len(dims) != 1: raise ValueError(f"Embedding shards must all be [rows, d] with one d; got shapes {[s.shape for s in self.shards]}")
+        if None in dims or len(dims) != 1: raise UserError(f"Embedding shards must all be [rows, d] with one d; got shapes {[s.shape for s in self.shards]}")
         self.dim = dims.pop()
         self.starts = np.cumsum([0] + [len(s) for s in self.shards])
         self.captions_path = Path(captions).expanduser()
         if not self.captions_path.exists(): raise FileNotFoundError(f"Captions file not found: {self.captions_path}")
         self.offsets = _line_offsets(self.captions_path)
         if len(self.offsets) != self.starts[-1]:
-            raise ValueError(f"{self.starts[-1]} embeddings in {len(files)} shard(s) but {len(self.offsets)} captions in {self.captions_path}")
+            raise UserError(f"{self.starts[-1]} embeddings in {len(files)} shard(s) but {len(self.offsets)} captions in {self.captions_path}")
         if backend == 'auto':
             try: import faiss; backend = 'faiss'
             except ImportError: backend = 'numpy'
-        if backend not in ('faiss', 'numpy'): raise ValueError(f"backend must be 'faiss', 'numpy' or 'auto', got {backend!r}")
+        if backend not in ('faiss', 'numpy'): raise UserError(f"backend must be 'faiss', 'numpy' or 'auto', got {backend!r}")
         self.backend, self.rows, self.name = backend, rows, name or self.captions_path.stem
         self.provenance = dict(name=self.name, n=len(self), dim=self.dim, shards=[p.name for p in files],
                                captions=str(self.captions_path), size=self.captions_path.stat().st_size)
@@ -473,7 +563,7 @@ class ShardedVocabulary:
                 yield int(s0 + r), x
     def scan(self, q:torch.Tensor, k:int=5, temperature:float|None=None)->tuple:
         "Top-`k` (cosines, indices) of unit queries `q` over all shards, and the log-normaliser at `temperature` (or None)."
-        qn = np.ascontiguousarray(F.normalize(torch.as_tensor(q).float(), dim=-1).numpy())
+        qn = np.ascontiguousarray(F.normalize(torch.as_tensor(q).detach().float().cpu(), dim=-1).numpy())
         k = min(k, len(self))
         bv = bi = lse = None
         for start, x in self._blocks():
@@ -507,7 +597,7 @@ class Captions:
 def check_vocabulary(vocab, dim:int, what:str='the CLIP model'):
     "Raise a clear error if the vocabulary's embedding dimension is not `dim`."
     if vocab.dim != dim:
-        raise ValueError(f"The vocabulary's embeddings are {vocab.dim}-d but {what} embeds images into {dim}-d: the vocabulary "
+        raise UserError(f"The vocabulary's embeddings are {vocab.dim}-d but {what} embeds images into {dim}-d: the vocabulary "
                          "must be embedded by the same CLIP that embeds the crops (LAION's text_emb files are ViT-B/32, 512-d).")
 
 def retrieve_captions(
@@ -518,8 +608,8 @@ def retrieve_captions(
     temperature:float=100.,       # softmax temperature (CLIP's logit scale)
 )->Captions:
     "The top-`k` captions of each image from `vocab`, with explicit scores."
-    if score not in ('softmax', 'cosine'): raise ValueError(f"score must be 'softmax' or 'cosine', got {score!r}")
-    if img_emb.ndim != 2: raise ValueError(f"Expected image embeddings [n, d], got {tuple(img_emb.shape)}")
+    if score not in ('softmax', 'cosine'): raise UserError(f"score must be 'softmax' or 'cosine', got {score!r}")
+    if img_emb.ndim != 2: raise UserError(f"Expected image embeddings [n, d], got {tuple(img_emb.shape)}")
     check_vocabulary(vocab, img_emb.shape[1], 'these image embeddings')
     if len(img_emb) == 0: return Captions(torch.zeros(0, k, dtype=torch.long), torch.zeros(0, k), torch.zeros(0, k), [])
     cos, idx, lse = vocab.scan(img_emb, k, temperature if score == 'softmax' else None)
@@ -565,7 +655,7 @@ def get_lemmatizer(kind:str='auto')->Callable:
             if kind == 'lemminflect': raise ImportError("pip install lemminflect (it ships its data; no download at run time)")
     if kind in ('auto', 'simple'): return simple_lemma
     if kind == 'none': return lambda w: w
-    raise ValueError(f"Unknown lemmatizer {kind!r}; use 'auto', 'lemminflect', 'simple' or 'none'")
+    raise UserError(f"Unknown lemmatizer {kind!r}; use 'auto', 'lemminflect', 'simple' or 'none'")
 
 def clean_caption(text:str)->list:
     "Lower-cased tokens of a caption (apostrophes dropped, non-alphanumerics as spaces, `fig12` tokens dropped)."
@@ -624,7 +714,7 @@ def low_activating(
     k:int=10,                        # at most this many images
 )->tuple:                            # (indices, similarities), most similar first
     "Images with all group features low, most similar to the group in their other features."
-    f = torch.as_tensor(list(features), dtype=torch.long)
+    Rn = Rn.cpu(); f = torch.as_tensor(list(features), dtype=torch.long)
     rest = torch.ones(Rn.shape[1], dtype=torch.bool); rest[f] = False
     low_thr = float(Rn.mean()) if low_thr is None else low_thr
     cand = torch.nonzero((Rn[:, f] < low_thr).all(1)).flatten()
@@ -668,6 +758,9 @@ class FeatureGroup:
     crops:np.ndarray|None=None         # … their crops …
     low_views:np.ndarray|None=None     # … and of the low images
     view_size:tuple=(0, 0)             # (W, H) of the target's view, for drawing boxes on thumbnails
+    ids:list=field(default_factory=list)        # ids of its images (relative paths for a folder), in `images` order
+    low_ids:list=field(default_factory=list)    # ids of its low-activating images
+    low_emb:torch.Tensor|None=None     # [n_low, d] CLIP embeddings of the low images (to name the group again)
     @property
     def label(self)->str: return '+'.join(f"f{f}" for f in self.features)
     @property
@@ -677,7 +770,7 @@ class FeatureGroup:
         return s + (f", words {[w for w, _ in self.words[:5]]})" if self.words else ')')
 
 # %% ../nbs/07_falcon.ipynb #866f0ae6
-_ARRAYS = ('emb', 'views', 'crops', 'low_views')
+_ARRAYS = ('emb', 'low_emb', 'views', 'crops', 'low_views')
 
 @dataclass
 class FalconResult:
@@ -687,9 +780,15 @@ class FalconResult:
     config:dict                        # every parameter of the run
     provenance:dict                    # target, probe set, CLIP, vocabulary
     message:str=''                     # why nothing was found, when nothing was
+    ids:list|None=None                 # ids of every image read, in probe-set order (skipped ones are in `provenance['images']`)
     @property
     def interpretable(self)->list: return [g for g in self.groups if g.interpretable]
-    def __getitem__(self, i): return self.groups[i] if isinstance(i, int) else next(g for g in self.groups if g.label == i)
+    def __getitem__(self, i):
+        "A group by index or label ('f3+f17')."
+        if isinstance(i, (int, np.integer)): return self.groups[i]
+        g = next((g for g in self.groups if g.label == i), None)
+        if g is None: raise UserError(f"No group {i!r}; the groups: {', '.join(g.label for g in self.groups[:20]) or 'none'}")
+        return g
     def __len__(self): return len(self.groups)
     @property
     def key(self)->str: return config_hash(dict(config=self.config, provenance=self.provenance))
@@ -732,7 +831,7 @@ def _group_dict(g:FeatureGroup)->dict:
 
 @patch
 def save(self:FalconResult, path:str|Path)->Path:
-    "Write the result into the folder `path` (result.json, arrays.npz, falcon_concepts.csv)."
+    "Write the result into the folder `path` (result.json, arrays.npz, falcon_concepts.csv, ids.json)."
     p = Path(path); p.mkdir(parents=True, exist_ok=True)
     meta = dict(key=self.key, stats=self.stats, config=self.config, provenance=self.provenance, message=self.message,
                 groups=[_group_dict(g) for g in self.groups], saved=time.strftime('%Y-%m-%dT%H:%M:%S'))
@@ -741,6 +840,7 @@ def save(self:FalconResult, path:str|Path)->Path:
               for i, g in enumerate(self.groups) for a in _ARRAYS if getattr(g, a) is not None}
     np.savez_compressed(p/'arrays.npz', **arrays)
     self.to_csv(p/'falcon_concepts.csv')
+    (p/'ids.json').write_text(json.dumps(self.ids))
     return p
 
 @patch
@@ -768,16 +868,48 @@ def load(cls:FalconResult, path:str|Path)->FalconResult:
         d['boxes'] = [tuple(b) for b in d['boxes']]; d['view_size'] = tuple(d['view_size'])
         d['words'] = [tuple(x) for x in d['words']]; d['phrases'] = [tuple(x) for x in d['phrases']]
         for a in _ARRAYS:
-            if f"{i}.{a}" in arrs: d[a] = torch.from_numpy(arrs[f"{i}.{a}"]) if a == 'emb' else arrs[f"{i}.{a}"]
+            if f"{i}.{a}" in arrs: d[a] = torch.from_numpy(arrs[f"{i}.{a}"]) if a in ('emb', 'low_emb') else arrs[f"{i}.{a}"]
         groups.append(FeatureGroup(**d))
-    return cls(groups, meta['stats'], meta['config'], meta['provenance'], meta.get('message', ''))
+    ids = json.loads((p/'ids.json').read_text()) if (p/'ids.json').exists() else None
+    return cls(groups, meta['stats'], meta['config'], meta['provenance'], meta.get('message', ''), ids)
+
+# %% ../nbs/07_falcon.ipynb #078124ee
+_NAMING = ('k_captions', 'score', 'temperature', 'contrast_thr', 'contrast_scale', 'n_words', 'n_phrases', 'lemmatizer')
+
+def name_group(
+    g:FeatureGroup,                # a group with its crop embeddings (`emb`) and, for the contrast, its low images' (`low_emb`)
+    vocab,                         # a `Vocabulary` or `ShardedVocabulary` embedded by the CLIP that embedded the crops
+    k_captions:int=5,              # captions retrieved per image
+    score:str='softmax',           # caption score: 'softmax' over the full vocabulary, or 'cosine'
+    temperature:float=100.,        # softmax temperature (the CLIP's logit scale)
+    contrast_thr:float=0.5,        # remove terms scoring at least this on the low images …
+    contrast_scale:str='relative', # … times the group's top term score ('relative'), or as is ('absolute')
+    n_words:int=8, n_phrases:int=8, # concepts kept
+    lemmatizer:str|Callable='auto', # a `get_lemmatizer` kind, or a function word → lemma
+)->FeatureGroup:                   # the same group, named (captions, word and phrase scores before and after the contrast)
+    "Step 3 for one group: caption its crops and its low-activating images from `vocab`, score words and phrases, contrast."
+    if g.emb is None or len(g.emb) == 0: raise UserError(f"Group {g.label} has no crop embeddings to name")
+    if contrast_scale not in ('relative', 'absolute'): raise UserError(f"contrast_scale must be 'relative' or 'absolute', got {contrast_scale!r}")
+    check_vocabulary(vocab, g.emb.shape[1], f"the CLIP model that embedded group {g.label}'s crops")
+    lem = get_lemmatizer(lemmatizer) if isinstance(lemmatizer, str) else lemmatizer
+    cthr = lambda terms: contrast_thr*max(terms.values(), default=0.) if contrast_scale == 'relative' else contrast_thr
+    g.captions = retrieve_captions(g.emb, vocab, k_captions, score, temperature)
+    g.words_all, g.phrases_all = score_terms(g.captions.texts, g.captions.score, lem)
+    g.low_captions, g.low_words, g.low_phrases = None, {}, {}
+    if g.low_emb is not None and len(g.low_emb):
+        g.low_captions = retrieve_captions(g.low_emb, vocab, k_captions, score, temperature)
+        g.low_words, g.low_phrases = score_terms(g.low_captions.texts, g.low_captions.score, lem)
+    kw, g.removed_words = contrast(g.words_all, g.low_words, cthr(g.words_all))
+    kp, g.removed_phrases = contrast(g.phrases_all, g.low_phrases, cthr(g.phrases_all))
+    g.words, g.phrases = list(kw.items())[:n_words], list(kp.items())[:n_phrases]
+    return g
 
 # %% ../nbs/07_falcon.ipynb #ca66ba93
 def _embed_dim(clip:ClipModel)->int:
     return clip.info.embed_dim or int(clip.encode_texts(['a']).shape[1])
 
 def falcon(
-    images,                           # the probe set: ShapesWorld, ImageFolder, or a list of images / scenes / paths
+    images,                           # the probe set: any image source (folder, paths, ShapesWorld, a dataset of (image, label) tuples or dicts, `Images`)
     target:TargetModel|None=None,     # the model to explain (default: the shipped shapes-world CNN)
     clip:ClipModel|None=None,         # the namer (default: `load_clip()`, the bundled shapes CLIP)
     vocab=None,                       # `Vocabulary`/`ShardedVocabulary` (default: our bank embedded by `clip`)
@@ -799,78 +931,92 @@ def falcon(
     lemmatizer:str='auto',            # 'auto', 'lemminflect', 'simple' or 'none'
     max_groups:int|None=None,         # explain at most this many (largest) groups
     keep:int=16,                      # thumbnails kept per group for the figures
-    bs:int=64,                        # batch size
+    bs:int=64,                        # batch size (features, Grad-CAM, CLIP)
     root:str|Path|None=None,          # disk cache for representations and text embeddings
     progress_bar:bool|None=None,
+    skip_bad:bool=False,              # skip unreadable images with a warning (listed in the result's provenance) instead of stopping
 )->FalconResult:
     "Find the target's feature groups on the probe set, score their interpretability with CLIP and name them."
-    n = len(images)
-    if n == 0: raise ValueError("The probe set is empty")
-    if min_size < 1: raise ValueError(f"min_size must be ≥ 1, got {min_size}")
+    ims = as_images(images, skip_bad=skip_bad)
+    if ims.kind == 'iterable':
+        raise UserError("FALCON reads the probe set twice (features, then the groups' images): pass a folder, a list or a "
+                        "dataset with a length, not a one-pass iterable")
+    n = len(ims)
+    if n == 0: raise UserError("The probe set is empty")
+    if min_size < 1: raise UserError(f"min_size must be ≥ 1, got {min_size}")
     if n < min_size:
-        raise ValueError(f"The probe set has {n} images, fewer than the minimum group size min_size={min_size}: no group can "
-                         "reach it. Use a larger probe set or a smaller min_size.")
+        raise UserError(f"The probe set has {n} images, fewer than the minimum group size min_size={min_size}: no group can "
+                        "reach it. Use a larger probe set or a smaller min_size.")
+    if bs < 1: raise UserError(f"bs must be ≥ 1, got {bs}")
     target = target or load_shapes_cnn()
     clip = clip or load_clip()
     temperature = clip.logit_scale if temperature is None else temperature
     d_clip = _embed_dim(clip)
     if vocab is not None: check_vocabulary(vocab, d_clip, f"the CLIP model {clip.info.name!r}")
-    lem = get_lemmatizer(lemmatizer)
-    if contrast_scale not in ('relative', 'absolute'): raise ValueError(f"contrast_scale must be 'relative' or 'absolute', got {contrast_scale!r}")
-    _cthr = lambda terms: contrast_thr*max(terms.values(), default=0.) if contrast_scale == 'relative' else contrast_thr
+    get_lemmatizer(lemmatizer)
+    if contrast_scale not in ('relative', 'absolute'): raise UserError(f"contrast_scale must be 'relative' or 'absolute', got {contrast_scale!r}")
     config = dict(lim=lim, per_feature=per_feature, min_size=min_size, cam_thr=cam_thr, crop_mode=crop_mode, int_thr=int_thr,
                   k_captions=k_captions, score=score, temperature=temperature, low_thr=low_thr, low_sim=low_sim, n_low=n_low,
                   contrast_thr=contrast_thr, contrast_scale=contrast_scale, n_words=n_words, n_phrases=n_phrases, lemmatizer=lemmatizer, max_groups=max_groups)
-    # Step 1: representations and groups
-    R = representations(target, images, bs, root, progress_bar)
+    naming = {k: config[k] for k in _NAMING}
+    # Step 1: representations and groups (rows of R are the readable images, `src[r]` their index in the probe set)
+    src, R = _representations(target, ims, bs, root, progress_bar)
+    if len(src) < min_size:
+        raise UserError(f"Only {len(src)} of the {n} probe images could be read ({len(ims.skipped)} skipped), fewer than "
+                        f"min_size={min_size}: no group can reach it.")
+    ids = ims.ids; read_ids = [ids[i] for i in src]
     Rn = F.normalize(R, dim=1)
     thr = high_threshold(Rn, lim, per_feature)
     high_any = (Rn >= thr).any(1)
     all_groups = feature_groups(Rn, thr, 1)
     groups = {k: v for k, v in all_groups.items() if len(v) >= min_size}
     if max_groups is not None: groups = dict(list(groups.items())[:max_groups])
-    stats = dict(n_images=n, dim=R.shape[1], threshold=float(thr.mean()), per_feature=per_feature, n_high=int(high_any.sum()),
-                 n_groups_any_size=len(all_groups), n_groups=len(groups), low_thr=float(Rn.mean()) if low_thr is None else low_thr)
-    prov = dict(target=target.provenance, images=dataset_id(images), clip=dict(name=clip.info.name, pretrained=clip.info.pretrained,
+    stats = dict(n_images=len(src), n_skipped=len(ims.skipped), dim=R.shape[1], threshold=float(thr.mean()), per_feature=per_feature,
+                 n_high=int(high_any.sum()), n_groups_any_size=len(all_groups), n_groups=len(groups),
+                 low_thr=float(Rn.mean()) if low_thr is None else low_thr)
+    pim = dict(ims.provenance(), n_read=len(src))
+    if isinstance(getattr(ims.source, 'provenance', None), dict): pim['source'] = dict(ims.source.provenance)
+    prov = dict(target=target.provenance, images=pim, clip=dict(name=clip.info.name, pretrained=clip.info.pretrained,
                 sha256=clip.info.sha256), vocabulary=None)
     if not groups:
-        msg = (f"No feature groups: {stats['n_high']} of {n} images have a feature above the threshold {stats['threshold']:.3f} "
+        msg = (f"No feature groups: {stats['n_high']} of {len(src)} images have a feature above the threshold {stats['threshold']:.3f} "
                f"(mean + {lim}·std), forming {len(all_groups)} distinct sets, none with ≥ {min_size} images. Try a larger probe set, "
                "a smaller `lim` or `min_size`, or `per_feature=True`.")
         warnings.warn(msg)
         stats.update(n_interpretable=0, coverage=0.)
-        return FalconResult([], stats, config, prov, msg)
+        return FalconResult([], stats, config, prov, msg, read_ids)
     vocab = vocab if vocab is not None else default_vocabulary(clip, root)
     check_vocabulary(vocab, d_clip, f"the CLIP model {clip.info.name!r}")
     prov['vocabulary'] = vocab.provenance
-    # Step 2: Grad-CAM crops and interpretability
-    out = []
-    for feats, idx in progress(groups.items(), len(groups), 'groups', progress_bar, 4):
-        views = [target.view(images[i]) for i in idx]
-        cams = group_cams(target, [images[i] for i in idx], feats, bs)
-        cropped = [cam_crop(v, c, cam_thr, crop_mode) for v, c in zip(views, cams)]
-        emb = clip.encode_images([c for c, _ in cropped], bs=bs)
-        sc = interpretability(emb)
-        out.append(FeatureGroup(list(feats), list(idx), [b for _, b in cropped], sc, sc > int_thr, emb,
-                                views=_thumbs(views[:keep]), crops=_thumbs([c for c, _ in cropped[:keep]]), view_size=views[0].size))
+    # Step 2: Grad-CAM crops and interpretability, a batch of each group's images at a time
+    made = []                          # (group, its rows of R)
+    for feats, rows in progress(groups.items(), len(groups), 'groups', progress_bar, 4):
+        boxes, embs, views_k, crops_k, size = [], [], [], [], None
+        for ch in chunks([src[r] for r in rows], bs):
+            imgs = [ims[i] for i in ch]
+            views = [target.view(im) for im in imgs]
+            cropped = [cam_crop(v, c, cam_thr, crop_mode) for v, c in zip(views, group_cams(target, imgs, feats, bs))]
+            embs.append(clip.encode_images([c for c, _ in cropped], bs=bs)); boxes += [b for _, b in cropped]
+            room = keep - len(views_k); views_k += views[:room]; crops_k += [c for c, _ in cropped[:room]]
+            size = size or views[0].size
+        emb = torch.cat(embs); sc = interpretability(emb)
+        made.append((FeatureGroup(list(feats), [src[r] for r in rows], boxes, sc, sc > int_thr, emb, views=_thumbs(views_k),
+                                  crops=_thumbs(crops_k), view_size=size, ids=[ids[src[r]] for r in rows]), rows))
     # Step 3: captions, words, contrast (interpretable groups only)
-    for g in out:
+    for g, rows in made:
         if not g.interpretable: continue
-        g.low, g.low_sims = low_activating(Rn, g.features, g.images, low_thr, low_sim, n_low)
-        g.captions = retrieve_captions(g.emb, vocab, k_captions, score, temperature)
-        g.words_all, g.phrases_all = score_terms(g.captions.texts, g.captions.score, lem)
+        low, g.low_sims = low_activating(Rn, g.features, rows, low_thr, low_sim, n_low)
+        g.low = [src[r] for r in low]; g.low_ids = [ids[i] for i in g.low]
         if g.low:
-            low_imgs = [to_pil(_image_of(images[i])) for i in g.low]
+            low_imgs = [ims[i] for i in g.low]
             g.low_views = _thumbs([target.view(im) for im in low_imgs[:keep]])
-            g.low_captions = retrieve_captions(clip.encode_images(low_imgs, bs=bs), vocab, k_captions, score, temperature)
-            g.low_words, g.low_phrases = score_terms(g.low_captions.texts, g.low_captions.score, lem)
-        kw, g.removed_words = contrast(g.words_all, g.low_words, _cthr(g.words_all))
-        kp, g.removed_phrases = contrast(g.phrases_all, g.low_phrases, _cthr(g.phrases_all))
-        g.words, g.phrases = list(kw.items())[:n_words], list(kp.items())[:n_phrases]
+            g.low_emb = clip.encode_images(low_imgs, bs=bs)
+        name_group(g, vocab, **naming)
+    out = [g for g, _ in made]
     interp = [g for g in out if g.interpretable]
-    if n >= 2:                         # the mean cosine of random image pairs, to read the scores against
-        rnd = np.random.default_rng(0).choice(n, min(n, 64), replace=False)
-        eb = clip.encode_images([to_pil(_image_of(images[int(i)])) for i in rnd], bs=bs); cb = eb @ eb.T
+    if len(src) >= 2:                  # the mean cosine of random image pairs, to read the scores against
+        rnd = np.random.default_rng(0).choice(len(src), min(len(src), 64), replace=False)
+        eb = clip.encode_images([ims[src[int(i)]] for i in rnd], bs=bs); cb = eb @ eb.T
         stats['baseline'] = float((cb.sum() - cb.diag().sum())/(len(eb)*(len(eb) - 1)))
     stats.update(n_interpretable=len(interp), coverage=len({f for g in interp for f in g.features})/R.shape[1],
                  mean_score=float(np.mean([g.score for g in out])))
@@ -880,7 +1026,30 @@ def falcon(
         msg = (f"No interpretable feature groups: {len(out)} groups of ≥ {min_size} images, the best score is {best.score:.3f} "
                f"({best.label}), none above int_thr={int_thr}. Lower `int_thr`, or check that the vocabulary and CLIP suit the images.")
         warnings.warn(msg)
-    return FalconResult(out, stats, config, prov, msg)
+    return FalconResult(out, stats, config, prov, msg, read_ids)
+
+# %% ../nbs/07_falcon.ipynb #ad167a05
+def rename_groups(
+    result:FalconResult,           # a FALCON result (e.g. `FalconResult.load(folder)`)
+    vocab,                         # the new vocabulary, embedded by the same CLIP as the result's crops
+    groups:Sequence|None=None,     # labels ('f3+f17') or indices of the groups to name (default: every interpretable group)
+    **kw,                          # naming settings to change (see `name_group`); the others are the result's
+)->FalconResult:                   # the selected groups, named with `vocab` (thumbnails, boxes and scores kept)
+    "Name saved groups with another vocabulary from their stored crop and low-image embeddings: no target, no images, no CLIP."
+    bad = set(kw) - set(_NAMING)
+    if bad: raise UserError(f"Unknown naming settings {sorted(bad)}; known: {list(_NAMING)}")
+    cfg = {**{k: result.config[k] for k in _NAMING if k in result.config}, **kw}
+    sel = [result[g] for g in groups] if groups is not None else result.interpretable
+    if not sel: raise UserError(result.message or "The result has no interpretable groups to name (pass `groups` to name others)")
+    out = []
+    for g in sel:
+        if g.low and g.low_emb is None:
+            warnings.warn(f"Group {g.label}: its low-activating images' embeddings were not saved (a result from an older "
+                          "version); named without the contrastive step")
+        out.append(name_group(replace(g), vocab, **cfg))
+    prov = dict(result.provenance, vocabulary=vocab.provenance, renamed_from=result.key)
+    stats = dict(result.stats, n_groups=len(out), n_interpretable=sum(g.interpretable for g in out))
+    return FalconResult(out, stats, dict(result.config, **cfg, renamed_groups=[g.label for g in out]), prov, '', result.ids)
 
 # %% ../nbs/07_falcon.ipynb #a7b62e36
 ATTRIBUTES = ('colour', 'shape', 'size', 'side', 'place')
@@ -977,7 +1146,7 @@ def plot_overview(result:FalconResult, n:int=6, max_groups:int=8, all_groups:boo
     "One row per (interpretable) group: its first crops and its top words."
     import matplotlib.pyplot as plt
     gs = (result.groups if all_groups else result.interpretable)[:max_groups]
-    if not gs: raise ValueError(result.message or "No interpretable groups to show (all_groups=True shows the others)")
+    if not gs: raise UserError(result.message or "No interpretable groups to show (all_groups=True shows the others)")
     fig, axs = plt.subplots(len(gs), n + 1, figsize=(1.2*n + 3.4, 1.25*len(gs)), squeeze=False,
                             gridspec_kw=dict(width_ratios=[1]*n + [2.8]))
     for r, g in enumerate(gs):
@@ -994,7 +1163,7 @@ def group_browser(result:FalconResult, n:int=8):
     "An ipywidgets browser over the groups (interpretable ones first): `plot_group` of the chosen group."
     import ipywidgets as W
     import matplotlib.pyplot as plt
-    if not result.groups: raise ValueError(result.message or 'No feature groups to browse')
+    if not result.groups: raise UserError(result.message or 'No feature groups to browse')
     order = sorted(range(len(result)), key=lambda i: (not result[i].interpretable, -result[i].score))
     opts = [(f"{result[i].label} · {result[i].size} imgs · {result[i].score:.2f}" + ('' if result[i].interpretable else ' ·  (not interp.)'), i)
             for i in order]
@@ -1009,59 +1178,109 @@ def group_browser(result:FalconResult, n:int=8):
 # %% ../nbs/07_falcon.ipynb #18c6b853
 from .cli import cli_command, tour_section, _fig
 
-def _target_from(args)->TargetModel:
-    "The target model named on the command line."
-    if args.target in (None, 'shapes-cnn', SHAPES_CNN_NAME): t = load_shapes_cnn()
+def _target_from(args, device:str='cpu')->TargetModel:
+    "The target model named on the command line, on `device`."
+    if args.target in (None, 'shapes-cnn', SHAPES_CNN_NAME): t = load_shapes_cnn(device=device)
     elif args.target.startswith('torchvision:'):
         import torchvision
         arch = args.target.split(':', 1)[1]
-        if not hasattr(torchvision.models, arch): raise ValueError(f"Unknown torchvision model {arch!r}")
+        if not callable(getattr(torchvision.models, arch, None)): raise UserError(f"Unknown torchvision model {arch!r}")
         m = getattr(torchvision.models, arch)(weights=None)
         if args.target_weights:
-            sd = torch.load(args.target_weights, map_location='cpu', weights_only=True)
-            m.load_state_dict(sd.get('state_dict', sd) if isinstance(sd, dict) else sd)
+            p = Path(args.target_weights).expanduser()
+            if not p.is_file(): raise UserError(f"--target-weights file not found: {p}")
+            try:
+                sd = torch.load(p, map_location='cpu', weights_only=True)
+                m.load_state_dict(sd.get('state_dict', sd) if isinstance(sd, dict) else sd)
+            except Exception as e: raise UserError(f"Cannot load --target-weights {p} into torchvision {arch}: {' '.join(str(e).split())[:300]}") from None
         else: warnings.warn(f"No --target-weights: explaining a randomly initialised {arch}")
-        t = from_torchvision(m, args.layer or 'avgpool', args.cam_layers or ['layer4'], name=arch)
-    else: raise ValueError(f"--target must be 'shapes-cnn' or 'torchvision:<arch>', got {args.target!r}")
+        t = from_torchvision(m, args.layer or 'avgpool', args.cam_layers or ['layer4'], name=arch, device=device)
+    else: raise UserError(f"--target must be 'shapes-cnn' or 'torchvision:<arch>', got {args.target!r}")
     if args.layer or args.cam_layers:
-        t = TargetModel(t.module, args.layer or t.layer, args.cam_layers or t.cam_layers, t.normalize, t.geometry, t.name)
+        t = TargetModel(t.module, args.layer or t.layer, args.cam_layers or t.cam_layers, t.normalize, t.geometry, t.name, device=t.device)
     return t
+
+def _vocab_from(args, clip:ClipModel|None):
+    "The vocabulary named on the command line (None: the default bank)."
+    if args.vocab_emb:
+        if not args.vocab_captions: raise UserError("--vocab-emb needs --vocab-captions (one caption per line, in the shards' row order)")
+        return ShardedVocabulary(args.vocab_emb, args.vocab_captions)
+    if args.vocab:
+        try: texts = read_text_bank(args.vocab)
+        except (ValueError, UnicodeDecodeError) as e: raise UserError(f"Cannot use --vocab {args.vocab}: {e}") from None
+        return Vocabulary.from_clip(clip, texts, args.cache, Path(args.vocab).stem)
+    return None
+
+def _group_record(res:FalconResult, g:FeatureGroup)->dict:
+    "One group's output record: its words, and its images and low-activating images by id."
+    return dict(group=g.label, features=g.features, size=g.size, score=g.score, interpretable=g.interpretable,
+                words=g.words, phrases=g.phrases, removed_words=g.removed_words,
+                images=[dict(id=i, index=j, box=list(map(int, b))) for i, j, b in zip(g.ids, g.images, g.boxes)],
+                low=[dict(id=i, index=j, similarity=s) for i, j, s in zip(g.low_ids, g.low, g.low_sims)])
+
+def _write_falcon(res:FalconResult, out:Path, figures:bool=True)->Path:
+    "Save `res` into `out` with a text table, the overview, and per group `groups/<label>.json` (image ids) and `.png`."
+    import matplotlib.pyplot as plt
+    res.save(out)
+    (out/'table.txt').write_text(repr(res) + '\n')
+    (out/'groups').mkdir(exist_ok=True)
+    for g in res.groups:
+        (out/'groups'/f"{safe_name(g.label)}.json").write_text(json.dumps(_group_record(res, g), indent=1, default=str))
+    if figures and res.interpretable:
+        fig = plot_overview(res); fig.savefig(out/'overview.png', dpi=110, bbox_inches='tight'); plt.close(fig)
+        for g in res.interpretable:
+            fig = plot_group(res, g); fig.savefig(out/'groups'/f"{safe_name(g.label)}.png", dpi=110, bbox_inches='tight'); plt.close(fig)
+    return out
+
+def _falcon_rename(args)->FalconResult:
+    "`--result DIR`: name saved groups with a new vocabulary, without recomputing their crops."
+    res = FalconResult.load(args.result)
+    clip = None
+    if args.vocab:
+        clip = _clip_from_args(args)
+        want = res.provenance.get('clip', {})
+        if (want.get('name'), want.get('pretrained')) != (clip.info.name, clip.info.pretrained):
+            raise UserError(f"The saved groups were embedded by CLIP {want.get('name')!r} ({want.get('pretrained')}); embed --vocab "
+                            f"with the same model (--model/--pretrained), not {clip.info.name!r} ({clip.info.pretrained})")
+    vocab = _vocab_from(args, clip)
+    if vocab is None: raise UserError("--result needs a new vocabulary: --vocab FILE, or --vocab-emb DIR --vocab-captions FILE")
+    kw = {k: v for k, v in dict(contrast_thr=args.contrast_thr, contrast_scale=args.contrast_scale).items() if v is not None}
+    new = rename_groups(res, vocab, args.group, **kw)
+    out = _write_falcon(new, Path(args.out), not args.no_figures)
+    print(new); print(f"wrote {out}")
+    return new
+
+def _clip_from_args(args):
+    from clip_explain.cli import _clip_from
+    return _clip_from(args)
 
 @cli_command('falcon', 'find the interpretable feature groups of a vision model and name them (FALCON)')
 def cmd_falcon(args):
-    import matplotlib.pyplot as plt
-    from clip_explain.cli import _clip_from
-    clip, target = _clip_from(args), _target_from(args)
-    images = ImageFolder(args.images) if args.images else ShapesWorld(args.n, seed=args.seed, n_objects=1)
-    if args.vocab_emb:
-        if not args.vocab_captions: raise SystemExit("--vocab-emb needs --vocab-captions (one caption per line)")
-        vocab = ShardedVocabulary(args.vocab_emb, args.vocab_captions)
-    elif args.vocab: vocab = Vocabulary.from_clip(clip, read_text_bank(args.vocab), args.cache, Path(args.vocab).stem)
-    else: vocab = None
+    import matplotlib; matplotlib.use('Agg')
+    if args.bs < 1: raise UserError(f"--bs must be ≥ 1, got {args.bs}")
+    if args.result: return _falcon_rename(args)
+    clip = _clip_from_args(args)
+    target = _target_from(args, clip.device)
+    images = as_images(args.images, skip_bad=args.skip_bad) if args.images else ShapesWorld(args.n, seed=args.seed, n_objects=1)
+    vocab = _vocab_from(args, clip)
     preset = SHAPES_PRESET if target.name == SHAPES_CNN_NAME and clip.info.pretrained == 'bundled' else {}
-    kw = {k: v for k, v in dict(lim=args.lim, min_size=args.min_size, int_thr=args.int_thr, crop_mode=args.crop_mode,
-                                low_sim=args.low_sim).items() if v is not None}
-    res = falcon(images, target, clip, vocab, **{**preset, **kw}, per_feature=args.per_feature, cam_thr=args.cam_thr,
-                 contrast_thr=args.contrast_thr, contrast_scale=args.contrast_scale, bs=args.bs, root=args.cache,
-                 progress_bar=not args.quiet)
-    out = res.save(args.out)
-    (out/'table.txt').write_text(repr(res) + '\n')
-    if res.interpretable:
-        fig = plot_overview(res); fig.savefig(out/'overview.png', dpi=110, bbox_inches='tight'); plt.close(fig)
-        (out/'groups').mkdir(exist_ok=True)
-        for g in res.interpretable:
-            fig = plot_group(res, g); fig.savefig(out/'groups'/f"{safe_name(g.label)}.png", dpi=110, bbox_inches='tight'); plt.close(fig)
+    kw = {k: v for k, v in dict(lim=args.lim, min_size=args.min_size, int_thr=args.int_thr, crop_mode=args.crop_mode, low_sim=args.low_sim,
+                                cam_thr=args.cam_thr, contrast_thr=args.contrast_thr, contrast_scale=args.contrast_scale).items() if v is not None}
+    res = falcon(images, target, clip, vocab, **{**preset, **kw}, per_feature=args.per_feature, bs=args.bs, root=args.cache,
+                 progress_bar=not args.quiet, skip_bad=args.skip_bad)
+    out = _write_falcon(res, Path(args.out), not args.no_figures)
     if not args.images:
         ev = evaluate_groups(res, images, k=3)
         (out/'evaluation.json').write_text(json.dumps(ev, indent=1, default=str))
         print(f"ground truth: top-3 words name a dominant attribute in {ev['hit_at_k']:.2f} of {ev['n_groups']} groups "
               f"(chance {ev['chance_at_k']:.2f})")
+    if res.stats.get('n_skipped'): print(f"skipped {res.stats['n_skipped']} unreadable image(s): {', '.join(list(res.provenance['images']['skipped'])[:5])}")
     print(res); print(f"wrote {out}")
     return res
 
 def _falcon_args(p):
-    p.add_argument('--images', default=None, help='image folder (default: fresh shapes-world scenes)')
-    p.add_argument('--n', type=int, default=1000, help='shapes-world scenes when no --images'); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--images', default=None, help='image folder: every image under it, recursively (default: fresh shapes-world scenes)')
+    p.add_argument('--n', type=int, default=1000, help='number of shapes-world scenes (only without --images)'); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--target', default='shapes-cnn', help="'shapes-cnn' (shipped) or 'torchvision:<arch>'")
     p.add_argument('--target-weights', default=None, help='state dict of the torchvision model')
     p.add_argument('--layer', default=None, help='feature layer (default: avgpool)')
@@ -1069,17 +1288,20 @@ def _falcon_args(p):
     p.add_argument('--vocab', default=None, help='caption file, one caption per line (embedded with the CLIP model)')
     p.add_argument('--vocab-emb', default=None, help='folder of .npy caption-embedding shards (LAION-style)')
     p.add_argument('--vocab-captions', default=None, help='captions file for --vocab-emb')
+    p.add_argument('--result', default=None, help='a saved FALCON result folder: name its groups with the new --vocab/--vocab-emb (no recomputation)')
+    p.add_argument('--group', action='append', default=None, help='with --result: the group to name, e.g. f3+f17 (repeatable; default: every interpretable group)')
     p.add_argument('--lim', type=float, default=None, help='high threshold in std (default: 5; 3.5 for the shipped pair)')
     p.add_argument('--per-feature', action='store_true', help='per-feature high thresholds')
     p.add_argument('--min-size', type=int, default=None, help='minimum group size (default: 11; 8 for the shipped pair)')
     p.add_argument('--int-thr', type=float, default=None, help='interpretability threshold (default: 0.8; 0.7 for the shipped pair)')
     p.add_argument('--crop-mode', default=None, choices=['resize', 'mask'], help="default: 'resize'; 'mask' for the shipped pair")
     p.add_argument('--low-sim', type=float, default=None, help='low-image similarity threshold (default: 0.3)')
-    p.add_argument('--cam-thr', type=float, default=0.6)
-    p.add_argument('--contrast-thr', type=float, default=0.5)
-    p.add_argument('--contrast-scale', default='relative', choices=['relative', 'absolute'])
-    p.add_argument('--bs', type=int, default=64); p.add_argument('--cache', default=None)
+    p.add_argument('--cam-thr', type=float, default=None, help='CAM binarisation threshold (default: 0.6)')
+    p.add_argument('--contrast-thr', type=float, default=None, help='contrast threshold (default: 0.5)')
+    p.add_argument('--contrast-scale', default=None, choices=['relative', 'absolute'], help="default: 'relative'")
+    p.add_argument('--bs', type=int, default=64, help='batch size (features, Grad-CAM, CLIP)'); p.add_argument('--cache', default=None, help='cache folder')
     p.add_argument('--out', default='falcon_out'); p.add_argument('--quiet', action='store_true', help='no progress bars')
+    p.add_argument('--no-figures', action='store_true', help='write the result, the table and the group files only')
 cmd_falcon.add_args = _falcon_args
 
 @tour_section(60, 'FALCON: interpretable feature groups of a CNN, named by CLIP')
@@ -1087,7 +1309,7 @@ def _tour_falcon(clip, out:Path, n:int=800)->str:
     import html
     probe = list(ShapesWorld(n, seed=2026, n_objects=1))
     bundled = clip.info.pretrained == 'bundled'
-    res = falcon(probe, load_shapes_cnn(), clip, **(SHAPES_PRESET if bundled else dict(min_size=8)))
+    res = falcon(probe, load_shapes_cnn(device=clip.device), clip, **(SHAPES_PRESET if bundled else dict(min_size=8)))
     body = f"<pre>{html.escape(repr(res))}</pre>"
     if not res.interpretable: return body
     body += _fig(plot_overview(res), out, 'falcon_overview.png') + _fig(plot_group(res, res.interpretable[0]), out, 'falcon_group.png')

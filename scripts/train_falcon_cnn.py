@@ -1,4 +1,4 @@
-"Retrain the shipped FALCON target (a small CNN on the shapes world) and write it to clip_explain/assets (a few minutes on CPU)."
+"Retrain the shipped FALCON target (a small CNN on the shapes world) and export it to your user folder, or --dest (a few minutes on CPU)."
 import argparse, json, torch
 from clip_explain.falcon import train_shapes_cnn, export_shapes_cnn, SHAPES_CNN_NAME
 
@@ -10,8 +10,9 @@ if __name__ == '__main__':
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--threads', type=int, default=None, help='torch threads (default: torch decides)')
     p.add_argument('--name', default=SHAPES_CNN_NAME)
-    p.add_argument('--dest', default=None, help='output folder (default: the package assets)')
+    p.add_argument('--dest', default=None, help="output folder (default: ~/.cache/clip_explain/models, or $CLIP_EXPLAIN_HOME/models)")
+    p.add_argument('--overwrite-shipped', action='store_true', help="write into the package's shipped assets (release step only)")
     a = p.parse_args()
     if a.threads: torch.set_num_threads(a.threads)
     model, rec = train_shapes_cnn(steps=a.steps, bs=a.bs, sparsity=a.sparsity, seed=a.seed, log=lambda s: print(s, flush=True))
-    print('wrote', export_shapes_cnn(model, rec, name=a.name, dest=a.dest))
+    print('wrote', export_shapes_cnn(model, rec, name=a.name, dest=a.dest, overwrite_shipped=a.overwrite_shipped))

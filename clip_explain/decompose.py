@@ -21,8 +21,8 @@ from PIL import Image
 __all__ = ['LN_MODES', 'SEG_METHODS', 'cls_attention_parts', 'cls_attention', 'resid_terms', 'ln_post_map', 'apply_ln_post',
            'Decomposition', 'cat_decompositions', 'decompose', 'dataset_id', 'decompose_dataset', 'AblationResult',
            'mean_ablation', 'plot_ablation', 'token_maps', 'SegmentationMaps', 'segmentation_maps',
-           'SegmentationScores', 'evaluate_segmentation', 'direct_effects', 'plot_direct_effects', 'map_file_name',
-           'cmd_decompose', 'cmd_segment', 'class_names', 'prompt_templates', 'labelled_folder', 'cmd_ablate']
+           'SegmentationScores', 'evaluate_segmentation', 'direct_effects', 'plot_direct_effects', 'class_names',
+           'prompt_templates', 'labelled_folder', 'map_file_name', 'cmd_decompose', 'cmd_segment', 'cmd_ablate']
 
 # %% ../nbs/03_decompose.ipynb #313aff5f
 def cls_attention_parts(
@@ -469,13 +469,13 @@ def mean_ablation(
     means_from:Decomposition|None=None, # where the means come from (default: `dec` itself)
 )->AblationResult:
     "Zero-shot accuracy under the paper's mean-ablations."
-    y = torch.as_tensor(labels); W = classifier.float()
+    y = torch.as_tensor(labels).cpu(); W = torch.as_tensor(classifier).float().to(dec.embed.device)
     if len(y) != dec.n: raise UserError(f"{len(y)} labels for {dec.n} images")
     if W.shape[0] != dec.embed.shape[-1]: raise UserError(f"Classifier dimension {W.shape[0]} ≠ embedding {dec.embed.shape[-1]}")
     src = means_from or dec
     E, M, A, C0 = dec.embed, dec.mlps, dec.attn, dec.cls
     mE, mM, mA, mC0 = src.embed.mean(0), src.mlps.mean(0), src.attn.mean(0), src.cls.mean(0)
-    acc = lambda rep: float(((rep @ W).argmax(1) == y).float().mean())
+    acc = lambda rep: float(((rep @ W).argmax(1).cpu() == y).float().mean())
     A_cls = A - C0 + mC0
     accumulated, only = [], []
     for k in range(dec.n_layers):
@@ -520,7 +520,7 @@ def token_maps(
     if heads is not None: h = h[..., list(heads), :]
     tok = h.sum((1, 3))[:, 1:]                                              # [B, T-1, d]
     g = int(round(math.sqrt(tok.shape[1])))
-    return (tok @ t.float().T).permute(0, 2, 1).reshape(tok.shape[0], -1, g, g)
+    return (tok @ t.float().to(tok.device).T).permute(0, 2, 1).reshape(tok.shape[0], -1, g, g)
 
 # %% ../nbs/03_decompose.ipynb #f34a915a
 SEG_METHODS = ('decomposition', 'patch_similarity')
@@ -618,7 +618,7 @@ def direct_effects(
     text_emb:torch.Tensor,     # unit text embeddings: `[B, d]` (one per image) or `[d]` (one for all)
 )->dict:                       # mean contributions: `embed` scalar, `mlps` `[L]`, `attn` `[L]`, `heads` `[L', H]`, `total`
     "Mean contribution of every component to ⟨ê, t⟩ over the images."
-    t = text_emb.float()
+    t = text_emb.float().to(dec.embed.device)
     if t.ndim == 1: t = t.expand(dec.n, -1)
     if t.shape != dec.embed.shape: raise ValueError(f"Expected text embeddings [{dec.n}, {dec.embed.shape[-1]}] or "
                                                     f"[{dec.embed.shape[-1]}], got {tuple(text_emb.shape)}")
@@ -647,96 +647,7 @@ def plot_direct_effects(
     ax.set_title(f"{title}\n(embedding term {de['embed']:.3f}; mean cosine {de['total']:.3f})", fontsize=9)
     return ax
 
-# %% ../nbs/03_decompose.ipynb #c1a4ff5f
-from .cli import cli_command, tour_section, _fig
-
-def _images_from(args, skip_bad:bool|None=None)->Images:
-    "`--images DIR` (every image in it), or with no folder the seeded shapes world of `--n` scenes."
-    from clip_explain.data import ShapesWorld
-    src = args.images if args.images else ShapesWorld(args.n, seed=args.seed)
-    return as_images(src, skip_bad=args.skip_bad if skip_bad is None else skip_bad)
-
-def _report_skipped(skipped:dict):
-    if skipped: print(f"skipped {len(skipped)} unreadable image(s): " + '; '.join(f"{k} ({v})" for k, v in list(skipped.items())[:5]) +
-                      (' …' if len(skipped) > 5 else ''), file=sys.stderr)
-
-def map_file_name(image_id:str, suffix:str='.png')->str:
-    "The file name of an output written for one image: its id (relative path) with `/` → `__`, plus `suffix`."
-    return str(image_id).replace('\\', '/').strip('/').replace('/', '__') + suffix
-
-@cli_command('decompose', 'decompose image embeddings into layer/head/token contributions (saved as safetensors)')
-def cmd_decompose(args):
-    from clip_explain.cli import _clip_from
-    clip = _clip_from(args); images = _images_from(args)
-    dec = decompose_dataset(clip, images, root=args.cache, spatial=args.spatial, ln_mode=args.ln_mode, layers=args.layers,
-                            bs=args.bs, progress_bar=True, skip_bad=args.skip_bad)
-    dec.save(args.out); print(dec); _report_skipped(dec.skipped)
-    print(f"saved {args.out} ({dec.n} images, their ids in the file; load with Decomposition.load)")
-    return dec
-def _source_args(p, n:int):
-    p.add_argument('--images', default=None, help='image folder: every image under it is processed (default: a seeded shapes world)')
-    p.add_argument('--n', type=int, default=n, help='number of shapes-world scenes when --images is not given (ignored with --images)')
-    p.add_argument('--seed', type=int, default=0, help='shapes-world seed')
-    p.add_argument('--bs', type=int, default=32, help='images per forward pass')
-def _decompose_args(p):
-    _source_args(p, 256)
-    p.add_argument('--spatial', action='store_true', help='keep the source-token axis of the head pieces (large)')
-    p.add_argument('--ln-mode', default='split', choices=LN_MODES)
-    p.add_argument('--layers', type=int, nargs='+', default=None,
-                   help='keep the head pieces of these layers only, e.g. --layers -4 -3 -2 -1 (the memory-saving mode; '
-                        'every layer keeps its attention and MLP terms)')
-    p.add_argument('--cache', default=None, help='resumable cache folder')
-    p.add_argument('--out', default='decomposition.safetensors')
-cmd_decompose.add_args = _decompose_args
-
-@cli_command('segment', 'zero-shot segmentation heat maps, one PNG per image named after it, an index, and scores against shapes-world masks')
-def cmd_segment(args):
-    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    from clip_explain.cli import _clip_from
-    from clip_explain.data import world_vocabulary
-    clip = _clip_from(args); out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    classes = [c.strip() for c in Path(args.classes).read_text().splitlines() if c.strip()] if args.classes else world_vocabulary()
-    if not classes: raise UserError(f"No class prompts in {args.classes}")
-    W = clip.zero_shot_classifier(classes)
-    ims = _images_from(args)
-    meter = None if args.images else SegmentationMeter()       # the shapes world has exact masks
-    index = {}
-    for idx, ids, maps, preds in _segment_batches(clip, ims, W, args.method, None, args.bs, True):
-        for i, iid, m, p in zip(idx, ids, maps, preds.tolist()):
-            name = map_file_name(iid); plt.imsave(out/name, m.numpy(), cmap='jet', vmin=0, vmax=1)
-            index[iid] = dict(map=name, pred=classes[p])
-            if meter is not None: _score(meter, m, ims.source[i].mask)
-    if not index: raise UserError(f"No readable images: all {len(ims.skipped)} were skipped")
-    meta = dict(model=clip.info.name, pretrained=clip.info.pretrained, method=args.method, n_images=len(index),
-                images=str(args.images) if args.images else f'shapes world (n={args.n}, seed={args.seed})',
-                maps=index, skipped=dict(ims.skipped))
-    if meter is not None:
-        meta['scores'] = r = meter.result(); print(r); (out/'scores.json').write_text(json.dumps(r, indent=1))
-    (out/'index.json').write_text(json.dumps(meta, indent=1)); _report_skipped(ims.skipped)
-    print(f"wrote {len(index)} maps and index.json to {out}")
-    return meta
-def _segment_args(p):
-    _source_args(p, 64); p.set_defaults(bs=16)
-    p.add_argument('--method', default='decomposition', choices=list(SEG_METHODS))
-    p.add_argument('--classes', default=None, help='text file of class prompts, one per line (default: the shapes-world captions)')
-    p.add_argument('--out', default='segment_out', help='output folder')
-cmd_segment.add_args = _segment_args
-
-@tour_section(10, 'Decomposition: where the direct effect lives, and segmentation')
-def _tour_decompose(clip, out:Path)->str:
-    import matplotlib.pyplot as plt
-    from clip_explain.data import ShapesWorld, WorldConfig, world_vocabulary
-    voc = world_vocabulary(); sc = list(ShapesWorld(200, seed=31, cfg=WorldConfig(version=1)))
-    dec = decompose(clip, sc, bs=100); W = clip.encode_texts(voc).T
-    res = mean_ablation(dec, W, [voc.index(s.caption) for s in sc])
-    fig, ax = plt.subplots(figsize=(5.5, 3.3)); plot_ablation(res, ax=ax, chance=1/48)
-    seg_sc = list(ShapesWorld(100, seed=32, n_objects=1))
-    seg = {m: evaluate_segmentation(clip, seg_sc, [s.mask for s in seg_sc], W, m) for m in ('decomposition', 'patch_similarity')}
-    rows = ''.join(f"<tr><td>{m}</td>" + ''.join(f"<td>{r[k]:.3f}</td>" for k in ('pixel_acc', 'miou', 'map')) + "</tr>" for m, r in seg.items())
-    return (f"<p>Reconstruction error {dec.error:.1e}.</p>" + _fig(fig, out, 'ablation.png') +
-            f"<pre>{res.table()}</pre><table><tr><th>segmentation</th><th>pixel acc</th><th>mIoU</th><th>mAP</th></tr>{rows}</table>")
-
-# %% ../nbs/03_decompose.ipynb #c3e5a7b2
+# %% ../nbs/03_decompose.ipynb #d0e2f4a2
 def class_names(
     folders:Sequence[str],   # the class sub-folders, sorted (as `ImageFolder.classes`)
     spec:str|None=None,      # None: the folder names ('_' → ' '); 'imagenet'; a text file (one name per line); a JSON {folder: name}
@@ -783,6 +694,112 @@ def labelled_folder(
     if len(folder.classes) < 2: raise UserError(f"{folder.root} has {len(folder.classes)} class sub-folder(s); zero-shot classification needs at least 2")
     return as_images(folder, skip_bad=skip_bad), dict(zip(folder.ids, folder.labels)), class_names(folder.classes, classes)
 
+
+# %% ../nbs/03_decompose.ipynb #c1a4ff5f
+from .cli import cli_command, tour_section, _fig
+
+def _images_from(args, skip_bad:bool|None=None)->Images:
+    "`--images DIR` (every image in it), or with no folder the seeded shapes world of `--n` scenes."
+    from clip_explain.data import ShapesWorld
+    src = args.images if args.images else ShapesWorld(args.n, seed=args.seed)
+    return as_images(src, skip_bad=args.skip_bad if skip_bad is None else skip_bad)
+
+def _report_skipped(skipped:dict):
+    if skipped: print(f"skipped {len(skipped)} unreadable image(s): " + '; '.join(f"{k} ({v})" for k, v in list(skipped.items())[:5]) +
+                      (' …' if len(skipped) > 5 else ''), file=sys.stderr)
+
+def map_file_name(image_id:str, suffix:str='.png')->str:
+    "The file name of an output written for one image: its id (relative path) with `/` → `__`, plus `suffix`."
+    return str(image_id).replace('\\', '/').strip('/').replace('/', '__') + suffix
+
+@cli_command('decompose', 'decompose image embeddings into layer/head/token contributions (saved as safetensors)')
+def cmd_decompose(args):
+    from clip_explain.cli import _clip_from
+    clip = _clip_from(args); images = _images_from(args)
+    dec = decompose_dataset(clip, images, root=args.cache, spatial=args.spatial, ln_mode=args.ln_mode, layers=args.layers,
+                            bs=args.bs, progress_bar=True, skip_bad=args.skip_bad)
+    dec.save(args.out); print(dec); _report_skipped(dec.skipped)
+    print(f"saved {args.out} ({dec.n} images, their ids in the file; load with Decomposition.load)")
+    return dec
+def _source_args(p, n:int):
+    p.add_argument('--images', default=None, help='image folder: every image under it is processed (default: a seeded shapes world)')
+    p.add_argument('--n', type=int, default=n, help='number of shapes-world scenes when --images is not given (ignored with --images)')
+    p.add_argument('--seed', type=int, default=0, help='shapes-world seed')
+    p.add_argument('--bs', type=int, default=32, help='images per forward pass')
+def _decompose_args(p):
+    _source_args(p, 256)
+    p.add_argument('--spatial', action='store_true', help='keep the source-token axis of the head pieces (large)')
+    p.add_argument('--ln-mode', default='split', choices=LN_MODES)
+    p.add_argument('--layers', type=int, nargs='+', default=None,
+                   help='keep the head pieces of these layers only, e.g. --layers -4 -3 -2 -1 (the memory-saving mode; '
+                        'every layer keeps its attention and MLP terms)')
+    p.add_argument('--cache', default=None, help='resumable cache folder')
+    p.add_argument('--out', default='decomposition.safetensors')
+cmd_decompose.add_args = _decompose_args
+
+@cli_command('segment', 'zero-shot segmentation heat maps, one PNG per image named after it, an index, and scores where masks exist')
+def cmd_segment(args):
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    from clip_explain.cli import _clip_from
+    from clip_explain.data import world_vocabulary, imagenet_classnames
+    clip = _clip_from(args); out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+    if args.imagenet_seg:                                      # the paper's benchmark: gtsegs_ijcv.mat, 1,000 ImageNet classes
+        from clip_explain.metrics import ImageNetSeg
+        try: src = ImageNetSeg(args.imagenet_seg)
+        except (ValueError, OSError) as e: raise UserError(f"{args.imagenet_seg} is not ImageNet-Segmentation's gtsegs_ijcv.mat ({e})") from None
+        ims = Images(src, skip_bad=args.skip_bad, ids=[f'imagenet-seg-{i:04d}' for i in range(len(src))])
+        mask_of, default_classes, default_templates = (lambda i: src[i][1]), imagenet_classnames(), 'openai'
+    else:
+        ims = _images_from(args)
+        mask_of = None if args.images else (lambda i: ims.source[i].mask)   # the shapes world has exact masks
+        default_classes, default_templates = world_vocabulary(), 'none'
+    classes = [c.strip() for c in Path(args.classes).read_text().splitlines() if c.strip()] if args.classes else default_classes
+    if not classes: raise UserError(f"No class prompts in {args.classes}")
+    W = clip.zero_shot_classifier(classes, prompt_templates(args.templates or default_templates))
+    meter = SegmentationMeter() if mask_of is not None else None
+    index = {}
+    for idx, ids, maps, preds in _segment_batches(clip, ims, W, args.method, None, args.bs, True):
+        for i, iid, m, p in zip(idx, ids, maps, preds.tolist()):
+            name = map_file_name(iid)
+            if not args.no_maps: plt.imsave(out/name, m.numpy(), cmap='jet', vmin=0, vmax=1)
+            index[iid] = dict(map=None if args.no_maps else name, pred=classes[p])
+            if meter is not None: _score(meter, m, mask_of(i))
+    if not index: raise UserError(f"No readable images: all {len(ims.skipped)} were skipped")
+    source = args.imagenet_seg or args.images or f'shapes world (n={args.n}, seed={args.seed})'
+    meta = dict(model=clip.info.name, pretrained=clip.info.pretrained, method=args.method, n_images=len(index), images=str(source),
+                maps=index, skipped=dict(ims.skipped))
+    if meter is not None:
+        meta['scores'] = r = meter.result(); print(r); (out/'scores.json').write_text(json.dumps(r, indent=1))
+    (out/'index.json').write_text(json.dumps(meta, indent=1)); _report_skipped(ims.skipped)
+    print(f"wrote {'' if args.no_maps else f'{len(index)} maps and '}index.json to {out}")
+    return meta
+def _segment_args(p):
+    _source_args(p, 64); p.set_defaults(bs=16)
+    p.add_argument('--imagenet-seg', default=None, help="ImageNet-Segmentation's gtsegs_ijcv.mat: segment its 4,276 images for the "
+                   "1,000 ImageNet classes and score them against its masks (the paper's benchmark)")
+    p.add_argument('--method', default='decomposition', choices=list(SEG_METHODS))
+    p.add_argument('--classes', default=None, help='text file of class prompts, one per line (default: the shapes-world captions, '
+                   'or the ImageNet classes with --imagenet-seg)')
+    p.add_argument('--templates', default=None, help="prompt templates: 'openai', 'simple', 'none' or a file (default: none; openai with --imagenet-seg)")
+    p.add_argument('--no-maps', action='store_true', help='write only index.json (and scores), no PNG per image')
+    p.add_argument('--out', default='segment_out', help='output folder')
+cmd_segment.add_args = _segment_args
+
+@tour_section(10, 'Decomposition: where the direct effect lives, and segmentation')
+def _tour_decompose(clip, out:Path)->str:
+    import matplotlib.pyplot as plt
+    from clip_explain.data import ShapesWorld, WorldConfig, world_vocabulary
+    voc = world_vocabulary(); sc = list(ShapesWorld(200, seed=31, cfg=WorldConfig(version=1)))
+    dec = decompose(clip, sc, bs=100); W = clip.encode_texts(voc).T
+    res = mean_ablation(dec, W, [voc.index(s.caption) for s in sc])
+    fig, ax = plt.subplots(figsize=(5.5, 3.3)); plot_ablation(res, ax=ax, chance=1/48)
+    seg_sc = list(ShapesWorld(100, seed=32, n_objects=1))
+    seg = {m: evaluate_segmentation(clip, seg_sc, [s.mask for s in seg_sc], W, m) for m in ('decomposition', 'patch_similarity')}
+    rows = ''.join(f"<tr><td>{m}</td>" + ''.join(f"<td>{r[k]:.3f}</td>" for k in ('pixel_acc', 'miou', 'map')) + "</tr>" for m, r in seg.items())
+    return (f"<p>Reconstruction error {dec.error:.1e}.</p>" + _fig(fig, out, 'ablation.png') +
+            f"<pre>{res.table()}</pre><table><tr><th>segmentation</th><th>pixel acc</th><th>mIoU</th><th>mAP</th></tr>{rows}</table>")
+
+# %% ../nbs/03_decompose.ipynb #c3e5a7b2
 def _labelled(args)->tuple:
     "(images, {id: label}, class names, default templates) from `--images DIR`, or single-object shapes scenes (48 captions)."
     from clip_explain.data import ShapesWorld, WorldConfig, world_vocabulary

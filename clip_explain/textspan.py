@@ -78,7 +78,7 @@ def text_span(
     label:str='',              # a label for the result (e.g. 'L3H1')
 )->HeadSpan:
     "Greedy TextSpan for one head: `m` texts whose directions explain most of the variance of `C`."
-    C, R = C.float(), R.float()
+    C = C.float(); R = R.float().to(C.device)          # results live where the contributions do (the CPU)
     n, d = C.shape
     if R.ndim != 2 or R.shape[1] != d: raise ValueError(f"Text embeddings must be [M, {d}], got {tuple(R.shape)}")
     M = R.shape[0]
@@ -289,7 +289,8 @@ def textspan_accuracy(
     "Zero-shot accuracy of `textspan_representation`: other heads mean-ablated, the analysed heads replaced by their texts (or kept)."
     y = torch.as_tensor(labels)
     if len(y) != dec.n: raise UserError(f"{len(y)} labels for {dec.n} images")
-    return float(((textspan_representation(dec, ts, replace) @ classifier.float()).argmax(1) == y).float().mean())
+    rep = textspan_representation(dec, ts, replace)
+    return float(((rep @ classifier.float().to(rep.device)).argmax(1).cpu() == y.cpu()).float().mean())
 
 
 # %% ../nbs/04_textspan.ipynb #96080e5c
@@ -312,7 +313,8 @@ def head_neighbours(dec, query:int, heads:Sequence[tuple]|None=None, k:int=8, ex
 
 def text_query_heads(dec, text_emb:torch.Tensor, heads:Sequence[tuple], k:int=8)->torch.Tensor:
     "Indices of the `k` images whose `heads` (real `(layer, head)`) contribute most towards the text direction `text_emb` `[d]`."
-    return (_sum_heads(dec, heads, 'text_query_heads') @ text_emb.float()).topk(k).indices
+    rep = _sum_heads(dec, heads, 'text_query_heads')
+    return (rep @ text_emb.float().to(rep.device)).topk(k).indices
 
 # %% ../nbs/04_textspan.ipynb #5450bac3
 @dataclass
@@ -353,8 +355,8 @@ def spurious_ablation(
     "Worst-group accuracy before/after mean-ablating `heads`, with a random-heads control."
     from clip_explain.metrics import group_accuracy
     src = means_from or dec
-    W = classifier.float()
-    ga = lambda rep: group_accuracy((rep @ W).argmax(1).tolist(), list(labels), list(groups))
+    W = classifier.float().to(dec.embed.device)
+    ga = lambda rep: group_accuracy((rep @ W).argmax(1).tolist(), [int(y) for y in labels], list(groups))
     base = ga(dec.reconstruct())
     abl = ga(_ablated_rep(dec, heads, n_last, ablate_mlps, src))
     if not hasattr(dec, 'attn'): raise UserError("spurious_ablation needs a Decomposition (its embedding and MLP terms)")

@@ -355,9 +355,10 @@ def dataset_id(images)->dict:
     prov = getattr(src, 'provenance', None)
     if isinstance(prov, dict): return dict(prov)                       # a ShapesWorld
     h = hashlib.sha256()
-    if hasattr(src, 'paths'):                                          # our ImageFolder
-        for p in src.paths: h.update(str(p).encode())
-        return dict(n=len(src.paths), sha256=h.hexdigest()[:16])
+    files = getattr(src, 'paths', None) or getattr(src, 'files', None)  # our ImageFolder, Waterbirds: the files it reads
+    if isinstance(files, (list, tuple)) and files and all(isinstance(p, (str, Path)) for p in files):
+        for p in files: h.update(str(p).encode())
+        return dict(n=len(files), sha256=h.hexdigest()[:16])
     fp = getattr(src, '_fingerprint', None)                            # a Hugging Face `datasets` split
     if isinstance(fp, str): return dict(n=len(src), fingerprint=fp)
     ims = as_images(images)
@@ -375,6 +376,7 @@ def dataset_id(images)->dict:
                 if isinstance(it, (str, Path)): h.update(str(it).encode()); continue
                 x = ims[i]
             except BadImageError as e: h.update(f"unreadable:{e.reason}".encode()); continue
+            except Exception as e: h.update(f"unreadable:{type(e).__name__}".encode()); continue
             h.update(x.detach().cpu().numpy().tobytes() if isinstance(x, torch.Tensor) else np.asarray(x).tobytes())
     return dict(n=len(ims), sha256=h.hexdigest()[:16])
 

@@ -23,9 +23,9 @@ from .cache import cached_text_embeddings, cached_classifier
 __all__ = ['SHAPES_TOPICS', 'HeadSpan', 'text_span', 'TextSpanResult', 'textspan', 'plot_variance', 'plot_textspan_table',
            'textspan_representation', 'textspan_accuracy', 'topic_share', 'head_neighbours', 'text_query_heads',
            'SpuriousResult', 'spurious_ablation', 'shapes_topics', 'topic_table', 'plot_topics', 'head_view',
-           'head_explorer', 'cmd_textspan', 'load_clip', 'ClipModel', 'decompose', 'decompose_dataset', 'Decomposition',
-           'token_maps', 'segmentation_maps', 'evaluate_segmentation', 'mean_ablation', 'plot_ablation',
-           'shapes_text_bank', 'description_bank', 'word_bank', 'read_text_bank', 'write_text_bank',
+           'head_explorer', 'cmd_textspan', 'cmd_spurious', 'load_clip', 'ClipModel', 'decompose', 'decompose_dataset',
+           'Decomposition', 'token_maps', 'segmentation_maps', 'evaluate_segmentation', 'mean_ablation',
+           'plot_ablation', 'shapes_text_bank', 'description_bank', 'word_bank', 'read_text_bank', 'write_text_bank',
            'imagenet_classnames', 'imagenet_templates', 'cached_text_embeddings', 'cached_classifier', 'ShapesWorld',
            'spurious_split', 'world_vocabulary']
 
@@ -499,3 +499,68 @@ def _tour_textspan(clip, out:Path)->str:
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots(figsize=(6, 5)); plot_topics(ts, ax=ax); img += _fig(fig, out, 'topics.png')
     return img
+
+# %% ../nbs/04_textspan.ipynb #c4d6e8f2
+def _head_arg(s:str, L:int)->tuple:
+    "'L11H6', '11,6' or '11:6' (negative layers count from the end) → (layer, head)."
+    try:
+        l, h = _parse_label(s) if s[:1] in 'Ll' else (int(x) for x in s.replace(':', ',').split(','))
+    except ValueError: raise UserError(f"--heads: {s!r} is not a head like L11H6 or 11,6") from None
+    if not -L <= l < L: raise UserError(f"--heads: layer {l} of {s!r} is out of range for a tower with {L} layers")
+    return l % L, h
+
+def _jsonable(x):
+    "Group tuples as keys and values → strings, for JSON."
+    if isinstance(x, dict): return {str(k) if isinstance(k, tuple) else k: _jsonable(v) for k, v in x.items()}
+    return str(x) if isinstance(x, tuple) else x
+
+@cli_command('spurious', "the paper's Waterbirds study: worst-group accuracy before and after mean-ablating heads, with a random-heads control")
+def cmd_spurious(args)->SpuriousResult:
+    from clip_explain.cli import _clip_from
+    from clip_explain.metrics import Waterbirds
+    from clip_explain.inputs import Images
+    clip = _clip_from(args); L, nH = clip.vision.n_layers, clip.vision.n_heads
+    heads = [_head_arg(s, L) for s in args.heads]
+    if any(not 0 <= h < nH for _, h in heads): raise UserError(f"--heads: the model has {nH} heads per layer (0…{nH-1})")
+    if not 1 <= args.n_last <= L: raise UserError(f"--n-last {args.n_last}: the model has {L} layers")
+    if args.waterbirds:
+        try: wb = Waterbirds(args.waterbirds, args.split)
+        except ValueError as e: raise UserError(str(e)) from None
+        ids = [Path(f).relative_to(wb.root).as_posix() for f in wb.files]
+        ims = Images(wb, skip_bad=args.skip_bad, ids=ids)
+        info = {i: (int(y), (int(y), int(p))) for i, y, p in zip(ids, wb.y, wb.place)}
+        classes, templates = list(wb.classnames), prompt_templates(args.templates or 'openai')
+    else:
+        sp = spurious_split(args.n, seed=args.seed); ids = [f'spurious-{args.seed}-{i}' for i in range(len(sp.scenes))]
+        ims = Images(sp.scenes, skip_bad=args.skip_bad, ids=ids)
+        info = {i: (y, g) for i, y, g in zip(ids, sp.labels, sp.groups)}
+        classes = list(SHAPES)
+        templates = prompt_templates(args.templates) if args.templates else [f"a {c} {{}} on the {s}" for c in COLOURS for s in SIDES]
+    dec = decompose_dataset(clip, ims, root=args.cache, layers=list(range(L - args.n_last, L)), bs=args.bs, progress_bar=True,
+                            skip_bad=args.skip_bad)
+    W = clip.zero_shot_classifier(classes, templates)
+    r = spurious_ablation(dec, W, [info[i][0] for i in dec.ids], [info[i][1] for i in dec.ids], heads, n_last=args.n_last,
+                          ablate_mlps=not args.keep_mlps, trials=args.trials, seed=args.seed)
+    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+    (out/'spurious.json').write_text(json.dumps(_jsonable(dict(
+        model=clip.info.name, pretrained=clip.info.pretrained, images=str(args.waterbirds or 'shapes-world spurious split'),
+        heads=[f'L{l}H{h}' for l, h in heads], n_last=args.n_last, ablate_mlps=not args.keep_mlps, trials=args.trials,
+        n_images=dec.n, base=r.base, ablated=r.ablated, random=r.random, skipped=dec.skipped)), indent=1))
+    print(r)
+    if dec.skipped: print(f"skipped {len(dec.skipped)} unreadable image(s): {', '.join(list(dec.skipped)[:5])}", file=sys.stderr)
+    print(f"wrote {out/'spurious.json'}")
+    return r
+def _spurious_args(p):
+    p.add_argument('--waterbirds', default=None, help='the Waterbirds folder (with metadata.csv); default: the shapes-world correlated split')
+    p.add_argument('--split', default='test', choices=['train', 'val', 'test'])
+    p.add_argument('--heads', nargs='+', required=True, help='heads to mean-ablate, e.g. L11H6 L11H0 (or 11,6)')
+    p.add_argument('--n-last', type=int, default=4, help='heads of the layers before the last N are mean-ablated too (the reference protocol)')
+    p.add_argument('--keep-mlps', action='store_true', help='keep the MLP and embedding terms (the reference ablates them)')
+    p.add_argument('--trials', type=int, default=5, help='random-heads control: best of this many draws')
+    p.add_argument('--templates', default=None, help="'openai' (default for Waterbirds), 'simple', 'none' or a file")
+    p.add_argument('--n', type=int, default=60, help='shapes-world split: scenes per group (ignored with --waterbirds)')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--bs', type=int, default=32, help='images per forward pass'); p.add_argument('--cache', default=None, help='resumable cache folder')
+    p.add_argument('--out', default='spurious_out', help='output folder')
+cmd_spurious.add_args = _spurious_args
+

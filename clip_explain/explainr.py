@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_explainr.ipynb #ec818dd1
 from __future__ import annotations
-import os, re, io, csv, json, math, copy, time, random, hashlib, datetime, warnings, contextlib
+import os, re, io, sys, csv, json, math, copy, time, random, hashlib, datetime, warnings, contextlib
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Callable, Sequence
@@ -12,23 +12,26 @@ import numpy as np
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import load_clip, ClipModel, progress, chunks, config_hash, safe_name, to_pil
 from .cache import model_key, cached_text_embeddings
+from .inputs import UserError, BadImageError, Images, as_images, image_of
 from .data import (ShapesWorld, Scene, WorldConfig, COLOURS, SHAPES, SIDES, SIZES, PLACES, world_vocabulary,
                                shapes_text_bank, ImageFolder)
 
 # %% auto #0
-__all__ = ['SYNONYMS', 'PLURALS', 'PLACE_VERBS', 'POS_NAMES', 'STOPWORDS', 'DETERMINERS', 'COPULAS', 'LOSSES', 'Captioner',
-           'ShapesCaptioner', 'HFCaptioner', 'image_ids', 'dataset_spec', 'images_from_spec', 'check_captions',
-           'save_captions', 'load_captions', 'caption_images', 'Concept', 'shapes_lexicon', 'lemminflect_lexicon',
-           'Tagger', 'NoConceptsError', 'ConceptVectors', 'wilson_interval', 'wilson_jitter', 'ConceptEncoder',
-           'save_concepts', 'load_concepts', 'ConceptSurrogate', 'scaled_sim', 'KDLoss', 'NaiveKDLoss',
-           'SymmetricKDLoss', 'SymmetricNaiveKDLoss', 'make_loss', 'explainr_config', 'save_config', 'load_config',
-           'training_key', 'augment', 'OnTheFly', 'SurrogateData', 'prepare_data', 'CheckpointMismatchError',
-           'TrainResult', 'torch_threads', 'agreement', 'save_surrogate', 'read_surrogate_meta', 'load_surrogate',
-           'train_surrogate', 'plot_training', 'ConceptScores', 'TextConceptScores', 'concept_scores',
-           'text_concept_scores', 'plot_concept_bars', 'shapes_pipeline', 'val_classifier', 'top_concepts_true',
-           'plot_aggregates', 'plot_contrast', 'retrieval_recalls', 'retrieval_faithfulness', 'retrieval_performance',
-           'nonneg_lasso', 'SpliceBaseline', 'tune_splice_l1', 'faithfulness', 'faithfulness_table',
-           'distinct_first_captions', 'evaluate_explainr', 'explain_view', 'explainr_explorer', 'cmd_explainr']
+__all__ = ['SYNONYMS', 'PLURALS', 'PLACE_VERBS', 'POS_NAMES', 'STOPWORDS', 'DETERMINERS', 'COPULAS', 'EN_STOPWORDS',
+           'EN_ADJECTIVES', 'TAGGERS', 'LOSSES', 'Captioner', 'ShapesCaptioner', 'HFCaptioner', 'image_ids',
+           'dataset_spec', 'images_from_spec', 'check_captions', 'save_captions', 'load_captions', 'caption_images',
+           'read_captions_file', 'match_captions', 'import_captions', 'Concept', 'shapes_lexicon',
+           'lemminflect_lexicon', 'english_lexicon', 'Tagger', 'make_tagger', 'NoConceptsError', 'ConceptVectors',
+           'wilson_interval', 'wilson_jitter', 'ConceptEncoder', 'save_concepts', 'load_concepts', 'ConceptSurrogate',
+           'scaled_sim', 'KDLoss', 'NaiveKDLoss', 'SymmetricKDLoss', 'SymmetricNaiveKDLoss', 'make_loss',
+           'explainr_config', 'save_config', 'load_config', 'training_key', 'select_images', 'augment', 'OnTheFly',
+           'SurrogateData', 'prepare_data', 'CheckpointMismatchError', 'TrainResult', 'torch_threads', 'agreement',
+           'save_surrogate', 'read_surrogate_meta', 'load_surrogate', 'train_surrogate', 'plot_training',
+           'ConceptScores', 'TextConceptScores', 'concept_scores', 'text_concept_scores', 'plot_concept_bars',
+           'shapes_pipeline', 'val_classifier', 'top_concepts_true', 'plot_aggregates', 'plot_contrast',
+           'retrieval_recalls', 'retrieval_faithfulness', 'retrieval_performance', 'nonneg_lasso', 'SpliceBaseline',
+           'tune_splice_l1', 'faithfulness', 'faithfulness_table', 'distinct_first_captions', 'evaluate_explainr',
+           'explain_view', 'explainr_explorer', 'cmd_explainr']
 
 # %% ../nbs/08_explainr.ipynb #39537f48
 class Captioner:
@@ -37,17 +40,24 @@ class Captioner:
     @property
     def config(self)->dict: return dict(name=self.name)
     def caption(self, images:Sequence)->list:
-        "A list of captions for each image (override this)."
+        "A list of captions for each image of one batch of decoded images (override this)."
         raise NotImplementedError
-    def __call__(self, images:Sequence, ids:Sequence[str]|None=None, bs:int=32, progress_bar:bool|None=None)->dict:
-        images = list(images) if not hasattr(images, '__getitem__') else images
-        ids = [str(i) for i in range(len(images))] if ids is None else [str(i) for i in ids]
-        if len(ids) != len(images): raise ValueError(f"{len(ids)} ids for {len(images)} images")
-        if len(set(ids)) != len(ids): raise ValueError("Image ids must be unique")
+    def batches(self, images:Images, bs:int, progress_bar:bool|None=None):
+        "`(indices, ids, items)` batches for `caption`: decoded RGB images, read lazily (`Images.batches`)."
+        return images.batches(bs, 'captions', progress_bar)
+    def __call__(self,
+                 images,                          # any image source `as_images` takes (a folder, paths, a dataset, scenes …)
+                 ids:Sequence[str]|None=None,     # one id per image (default: the source's ids, e.g. relative paths)
+                 bs:int=32,                       # images per captioning batch
+                 progress_bar:bool|None=None,     # progress bar (default: for ≥ 256 images)
+                 skip_bad:bool=False,             # skip unreadable images with a warning (they get no captions) instead of raising
+                )->dict:                          # `{id: [captions]}` for every image read
+        ims = as_images(images, skip_bad=skip_bad) if ids is None else Images(images, skip_bad=skip_bad, ids=ids)
+        if ims.kind != 'iterable' and len(set(ims.ids)) != len(ims.ids): raise UserError("Image ids must be unique")
         out = {}
-        for ch in progress(list(chunks(range(len(images)), bs)), None, 'captions', progress_bar):
-            caps = self.caption([images[i] for i in ch])
-            for i, c in zip(ch, caps): out[ids[i]] = list(c)
+        for _, bid, items in self.batches(ims, bs, progress_bar):
+            for i, c in zip(bid, self.caption(items)): out[str(i)] = list(c)
+        self.skipped = dict(ims.skipped)
         return out
     def __repr__(self): return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.config.items() if k != 'name')})"
 
@@ -70,8 +80,8 @@ class ShapesCaptioner(Captioner):
                  p_prompt:float=0.3,      # probability of a leading "a photo of"
                  seed:int=0):
         for k, p in dict(noise=noise, paraphrase=paraphrase, p_prompt=p_prompt).items():
-            if not 0 <= p <= 1: raise ValueError(f"{k} must be a probability in [0, 1], got {p}")
-        if n < 1: raise ValueError(f"n must be >= 1, got {n}")
+            if not 0 <= p <= 1: raise UserError(f"{k} must be a probability in [0, 1], got {p}")
+        if n < 1: raise UserError(f"n must be >= 1, got {n}")
         self.n, self.noise, self.paraphrase, self.p_prompt, self.seed = n, noise, paraphrase, p_prompt, seed
     @property
     def config(self)->dict: return dict(name=self.name, n=self.n, noise=self.noise, paraphrase=self.paraphrase,
@@ -108,12 +118,21 @@ class ShapesCaptioner(Captioner):
     def caption_scene(self, scene:Scene, key:int=0)->list:
         "`n` captions of one scene (deterministic for a given `key`)."
         if not isinstance(scene, Scene):
-            raise TypeError(f"ShapesCaptioner captions shapes-world scenes (it needs their ground truth), got {type(scene).__name__}; "
-                            "use HFCaptioner or your own captions for other images")
+            raise UserError(f"The shapes captioner captions shapes-world scenes (it needs their ground truth), got {type(scene).__name__}; "
+                            "caption other images with a transformers captioner (HFCaptioner, --captioner hf:<model>) or "
+                            "import your own captions (import_captions, --captions FILE)")
         rng = np.random.default_rng([self.seed, key])
         first = ' and '.join(f"a {o.colour} {o.shape} on the {o.side}" for o in scene.objects)
         if scene.place != 'plain': first += f" on {scene.place}"
         return [first] + [self._one(scene, rng) for _ in range(self.n - 1)]
+    def batches(self, images:Images, bs:int, progress_bar:bool|None=None):
+        "Batches of the raw scenes (their ground truth is needed, not their pixels); anything else is a `UserError`."
+        if images.kind in ('folder', 'files', 'tensor', 'iterable'):
+            raise UserError(f"The shapes captioner needs shapes-world scenes (their ground truth), not a {images.kind} of images: "
+                            "caption them with --captioner hf:<model> (HFCaptioner) or import your own captions (--captions FILE)")
+        show = len(images) >= 256 if progress_bar is None else progress_bar
+        for ch in progress(list(chunks(range(len(images)), bs)), math.ceil(len(images)/bs), 'captions', show):
+            yield ch, [images.ids[i] for i in ch], [image_of(images.source[i]) for i in ch]
     def caption(self, images:Sequence)->list:
         return [self.caption_scene(s, 0 if not isinstance(s, Scene) else int.from_bytes(hashlib.sha256(s.image.tobytes()).digest()[:4], 'little')) for s in images]
 
@@ -144,8 +163,9 @@ class HFCaptioner(Captioner):
                 dt = getattr(torch, self.dtype) if self.device != 'cpu' else torch.float32
                 self.model = AutoModelForImageTextToText.from_pretrained(self.model_id, torch_dtype=dt).to(self.device).eval()
             except OSError as e:
-                raise OSError(f"Cannot load captioner {self.model_id!r} ({e}). Offline, download it first on a machine with "
-                              "internet (huggingface-cli download …) or pass your own captions (caption_path / --captions).") from e
+                raise UserError(f"Cannot load captioner {self.model_id!r} ({' '.join(str(e).split())[:200]}). Offline, download it "
+                                "first on a machine with internet (huggingface-cli download …), or import your own captions "
+                                "(import_captions / --captions FILE).") from e
         if not getattr(self, '_patched', False): self._patch_blip2(); self._patched = True
         return self
     def _patch_blip2(self):
@@ -161,7 +181,7 @@ class HFCaptioner(Captioner):
         for k in ('image_token_index', 'image_token_id'): setattr(m.config, k, tid)
     def caption(self, images:Sequence)->list:
         self.load()
-        ims = [to_pil(i.image if isinstance(i, Scene) else i) for i in images]
+        ims = [to_pil(i) for i in images]
         torch.manual_seed(self.seed)
         inp = self.processor(images=ims, text=[self.prompt]*len(ims), return_tensors='pt').to(self.device)
         if 'pixel_values' in inp: inp['pixel_values'] = inp['pixel_values'].to(self.model.dtype)
@@ -174,67 +194,165 @@ class HFCaptioner(Captioner):
 
 # %% ../nbs/08_explainr.ipynb #5d063cb1
 def image_ids(images)->list:
-    "Stable ids of an image set: `shapes-{seed}-{i}` for a `ShapesWorld`, relative paths for an `ImageFolder`, else indices."
-    if isinstance(images, ShapesWorld): return [f"shapes-{images.seed}-{i:05d}" for i in range(len(images))]
-    if isinstance(images, ImageFolder): return [str(p.relative_to(images.root)) for p in images.paths]
-    return [str(i) for i in range(len(images))]
+    "Stable ids of an image set (the input contract's): `shapes-{seed}-{i}` for a `ShapesWorld`, relative paths for a folder, else indices."
+    return list(as_images(images).ids)
 
 def dataset_spec(images)->dict:
     "A JSON description of an image set, enough to rebuild it (`images_from_spec`)."
-    if isinstance(images, ShapesWorld): return dict(kind='shapes', **images.provenance)
-    if isinstance(images, ImageFolder): return dict(kind='folder', root=str(images.root), n=len(images))
-    return dict(kind='list', n=len(images))
+    ims = as_images(images); src = ims.source
+    if isinstance(src, ShapesWorld): return dict(kind='shapes', **src.provenance)
+    if ims.root is not None: return dict(kind='folder', root=str(Path(ims.root).resolve()), n=len(ims))
+    if ims.kind == 'files': return dict(kind='files', paths=[str(Path(p).resolve()) for p in src], ids=ims.ids, n=len(ims))
+    return dict(kind='list', n=None if ims.kind == 'iterable' else len(ims))
 
-def images_from_spec(spec:dict):
-    "Rebuild the image set described by `dataset_spec`."
+def images_from_spec(spec:dict, skip_bad:bool=False)->Images:
+    "Rebuild the image set described by `dataset_spec` (lazily, as `Images`)."
     if spec['kind'] == 'shapes':
         cfg = WorldConfig(**{k: spec[k] for k in WorldConfig.__dataclass_fields__ if k in spec})
         kw = {k: v for k, v in spec.items() if k not in WorldConfig.__dataclass_fields__ and k not in ('kind', 'world', 'n', 'seed')}
-        return ShapesWorld(spec['n'], seed=spec['seed'], cfg=cfg, **kw)
-    if spec['kind'] == 'folder': return ImageFolder(spec['root'])
-    raise ValueError(f"Cannot rebuild an image set of kind {spec['kind']!r}: pass the images explicitly")
+        return as_images(ShapesWorld(spec['n'], seed=spec['seed'], cfg=cfg, **kw), skip_bad=skip_bad)
+    if spec['kind'] == 'folder': return as_images(spec['root'], skip_bad=skip_bad)
+    if spec['kind'] == 'files': return Images(spec['paths'], skip_bad=skip_bad, ids=spec['ids'])
+    raise UserError(f"Cannot rebuild an image set of kind {spec['kind']!r}: pass the images explicitly (--images DIR)")
 
 def check_captions(captions:dict, ids:Sequence[str]|None=None)->dict:
     "Validate `{id: [captions]}`: every image (of `ids`, if given) must have at least one non-empty caption."
-    if not isinstance(captions, dict) or not captions: raise ValueError("Captions must be a non-empty mapping image id -> list of captions")
+    if not isinstance(captions, dict) or not captions: raise UserError("Captions must be a non-empty mapping image id -> list of captions")
     ids = list(captions) if ids is None else [str(i) for i in ids]
     missing = [i for i in ids if i not in captions]
     bad = [i for i in ids if i in captions and (isinstance(captions[i], str) or not [c for c in captions[i] if str(c).strip()])]
     if missing or bad:
         ex = (missing + bad)[:5]
-        raise ValueError(f"{len(missing) + len(bad)} image(s) have no captions ({len(missing)} missing, {len(bad)} empty), "
-                         f"e.g. {ex}: caption them (caption_images) or drop them before building concepts")
+        raise UserError(f"{len(missing) + len(bad)} image(s) have no captions ({len(missing)} missing, {len(bad)} empty), "
+                        f"e.g. {ex}: caption them (caption_images) or drop them before building concepts")
     return {i: [str(c) for c in captions[i] if str(c).strip()] for i in ids}
 
 def save_captions(captions:dict, path:str|Path, meta:dict|None=None)->Path:
     "Write `captions.json` (id -> list) and, with `meta`, `captions.meta.json` beside it."
     p = Path(path); p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(captions, indent=1))
-    if meta is not None: p.with_suffix('.meta.json').write_text(json.dumps(meta, indent=1, default=str))
+    p.write_text(json.dumps(captions, indent=1, ensure_ascii=False), encoding='utf-8')
+    if meta is not None: p.with_suffix('.meta.json').write_text(json.dumps(meta, indent=1, default=str, ensure_ascii=False), encoding='utf-8')
     return p
 
 def load_captions(path:str|Path, ids:Sequence[str]|None=None)->dict:
-    "Read a captions JSON (id -> list of captions; COCO-style human captions in the same shape work) and validate it."
+    "Read a `captions.json` (id -> list of captions) and validate it (a user's own file: `import_captions`)."
     p = Path(path)
-    if not p.exists(): raise FileNotFoundError(f"No captions file at {p}: run the caption step first")
-    return check_captions(json.loads(p.read_text()), ids)
+    if not p.exists(): raise UserError(f"No captions file at {p}: run the caption step first")
+    return check_captions(json.loads(p.read_text(encoding='utf-8')), ids)
 
-def caption_images(captioner:Captioner, images, path:str|Path|None=None, ids:Sequence[str]|None=None,
-                   bs:int=32, progress_bar:bool|None=None)->dict:
+def _ids_hash(ids)->str: return hashlib.sha256('\n'.join(ids).encode()).hexdigest()[:16]
+
+def caption_images(
+    captioner:Captioner,           # a `ShapesCaptioner`, an `HFCaptioner`, or your own `Captioner`
+    images,                        # any image source `as_images` takes (a folder, paths, a dataset, a `ShapesWorld` …)
+    path:str|Path|None=None,       # `captions.json` to write (and to read back when it exists for the same captioner and images)
+    ids:Sequence[str]|None=None,   # one id per image (default: the source's ids, e.g. relative paths)
+    bs:int=32,                     # images per captioning batch
+    progress_bar:bool|None=None,   # progress bar (default: for ≥ 256 images)
+    skip_bad:bool=False,           # skip unreadable images with a warning (listed as `skipped` in `captions.meta.json`)
+)->dict:                           # `{id: [captions]}` for every image read
     "Caption `images` (cached in `path` when given) and return `{id: [captions]}`."
-    ids = image_ids(images) if ids is None else [str(i) for i in ids]
-    meta = dict(captioner=captioner.config, images=dataset_spec(images), n=len(ids),
-                ids_hash=hashlib.sha256('\n'.join(ids).encode()).hexdigest()[:16])
+    ims = as_images(images, skip_bad=skip_bad) if ids is None else Images(images, skip_bad=skip_bad, ids=ids)
+    ids = list(ims.ids)
+    meta = dict(captioner=captioner.config, images=dataset_spec(ims), n=len(ids), ids_hash=_ids_hash(ids))
     if path is not None and Path(path).exists():
         mp = Path(path).with_suffix('.meta.json')
         old = json.loads(mp.read_text()) if mp.exists() else None
         if old is not None and {k: old.get(k) for k in ('captioner', 'ids_hash')} != {k: meta[k] for k in ('captioner', 'ids_hash')}:
-            raise ValueError(f"{path} holds captions from another captioner or image set ({old.get('captioner')}); "
-                             "use another path or delete it")
-        return load_captions(path, ids)
-    caps = captioner(images, ids, bs=bs, progress_bar=progress_bar)
-    if path is not None: save_captions(caps, path, dict(meta, created=datetime.datetime.now().isoformat(timespec='seconds')))
-    return check_captions(caps, ids)
+            raise UserError(f"{path} holds captions from another captioner or image set ({old.get('captioner')}); "
+                            "use another path or delete it")
+        skipped = (old or {}).get('skipped') or {}
+        return load_captions(path, [i for i in ids if i not in skipped])
+    caps = captioner(ims, bs=bs, progress_bar=progress_bar)
+    skipped = dict(ims.skipped)
+    if path is not None:
+        save_captions(caps, path, dict(meta, skipped=skipped, n_captioned=len(caps), created=datetime.datetime.now().isoformat(timespec='seconds')))
+    return check_captions(caps, [i for i in ids if i not in skipped])
+
+# %% ../nbs/08_explainr.ipynb #f8fb5136
+def read_captions_file(
+    path:str|Path,   # a JSON `{image: [captions]}` or a COCO captions file
+)->tuple:            # (`{name: [captions]}` with the file's own image names, 'json' or 'coco')
+    "Read a user's captions file (either shape) into `{name: [captions]}`; a clear `UserError` for anything else."
+    p = Path(path).expanduser()
+    if not p.is_file(): raise UserError(f"Captions file not found: {p}")
+    try: d = json.loads(p.read_text(encoding='utf-8'))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e: raise UserError(f"Captions file {p} is not JSON: {e}") from None
+    shapes = ("expected a JSON object {image: [captions]} or a COCO captions file "
+              "{'images': [{'id', 'file_name'}], 'annotations': [{'image_id', 'caption'}]}")
+    if isinstance(d, dict) and 'annotations' in d and 'images' in d:
+        try:
+            names = {im['id']: str(im['file_name']) for im in d['images']}
+            out = {}
+            for a in d['annotations']: out.setdefault(names.get(a['image_id'], f"<image_id {a['image_id']}>"), []).append(str(a['caption']))
+        except (KeyError, TypeError) as e: raise UserError(f"Captions file {p} looks like COCO but an entry lacks {e}: {shapes}") from None
+        return out, 'coco'
+    if not isinstance(d, dict) or not d: raise UserError(f"Captions file {p}: {shapes}, got {type(d).__name__}{' (empty)' if not d else ''}")
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, str): v = [v]
+        if not isinstance(v, (list, tuple)) or not all(isinstance(c, str) for c in v):
+            raise UserError(f"Captions file {p}: the entry {k!r} is {type(v).__name__}, not a list of captions; {shapes}")
+        out[str(k)] = list(v)
+    return out, 'json'
+
+# %% ../nbs/08_explainr.ipynb #24773620
+def match_captions(
+    captions:dict,                  # `{name: [captions]}` as read from a file
+    ids:Sequence[str],              # the images' ids (relative paths)
+    drop_uncaptioned:bool=False,    # leave images without captions out instead of raising
+    source:str='the captions file', # how messages name the file
+)->tuple:                           # (`{id: [captions]}` in the images' order, a report dict)
+    "Match a user's captions to image ids (exact, trailing path, unique file name); report what did not match."
+    ids = [str(i) for i in ids]; idset = set(ids)
+    by_base = {}
+    for i in ids: by_base.setdefault(i.rsplit('/', 1)[-1], []).append(i)
+    out, unmatched, ambiguous = {}, [], []
+    for name, caps in captions.items():
+        key = str(name).replace('\\', '/')
+        parts = [q for q in key.split('/') if q not in ('', '.')]
+        hit = next(('/'.join(parts[j:]) for j in range(len(parts)) if '/'.join(parts[j:]) in idset), None)
+        if hit is None and parts and len(by_base.get(parts[-1], [])) == 1: hit = by_base[parts[-1]][0]
+        if hit is None:
+            (ambiguous if parts and len(by_base.get(parts[-1], [])) > 1 else unmatched).append(name); continue
+        out.setdefault(hit, []).extend(c.strip() for c in caps if c and c.strip())
+    missing = [i for i in ids if not out.get(i)]
+    report = dict(n_images=len(ids), n_captioned=len(ids) - len(missing), n_entries=len(captions), unmatched=len(unmatched),
+                  unmatched_examples=[str(u) for u in unmatched[:5]], ambiguous=len(ambiguous), uncaptioned=missing)
+    if not len(ids) - len(missing):
+        raise UserError(f"None of the {len(captions)} captioned names in {source} matches one of the {len(ids)} images "
+                        f"(e.g. {str(next(iter(captions), ''))!r} vs the image id {ids[0]!r}); name images by their path "
+                        "relative to the image folder, or by their unique file name")
+    if missing and not drop_uncaptioned:
+        raise UserError(f"{len(missing)} of {len(ids)} images have no caption in {source}, e.g. {missing[:3]}: "
+                        "add captions for them, or drop them (--drop-uncaptioned / drop_uncaptioned=True)")
+    if unmatched or ambiguous:
+        warnings.warn(f"{len(unmatched) + len(ambiguous)} caption entries in {source} match no image"
+                      f"{f' ({len(ambiguous)} ambiguous file names)' if ambiguous else ''}, e.g. {(unmatched + ambiguous)[:3]}; "
+                      "they are ignored", stacklevel=2)
+    return {i: out[i] for i in ids if out.get(i)}, report
+
+# %% ../nbs/08_explainr.ipynb #ffd28a98
+def import_captions(
+    path:str|Path,                  # a JSON `{image: [captions]}` or a COCO captions file
+    images,                         # the images (a folder, paths, a dataset …): their ids are matched to the file's names
+    out:str|Path|None=None,         # `captions.json` to write (with `captions.meta.json`), if given
+    drop_uncaptioned:bool=False,    # leave images without captions out (recorded as `dropped` in the metadata)
+)->dict:                            # `{id: [captions]}` of the captioned images, in the images' order
+    "A user's own captions for `images`, matched by id, validated, and (with `out`) saved like `caption_images`."
+    ims = as_images(images); ids = list(ims.ids)
+    raw, fmt = read_captions_file(path)
+    caps, report = match_captions(raw, ids, drop_uncaptioned, source=str(path))
+    if out is not None:
+        data = Path(path).expanduser().read_bytes()
+        meta = dict(captioner=dict(name='imported', file=str(Path(path).expanduser().resolve()), format=fmt,
+                                   sha256=hashlib.sha256(data).hexdigest()[:16]),
+                    images=dataset_spec(ims), n=len(ids), ids_hash=_ids_hash(ids), n_captioned=len(caps),
+                    dropped={i: 'no caption' for i in report['uncaptioned']}, skipped={},
+                    report={k: v for k, v in report.items() if k != 'uncaptioned'},
+                    created=datetime.datetime.now().isoformat(timespec='seconds'))
+        save_captions(caps, out, meta)
+    return check_captions(caps)
 
 # %% ../nbs/08_explainr.ipynb #92d141ea
 POS_NAMES = {'n': 'n.', 'a': 'a.', 'v': 'v.'}
@@ -287,6 +405,57 @@ def lemminflect_lexicon()->Callable:
     lookup.__name__ = 'lemminflect'
     return lookup
 
+# %% ../nbs/08_explainr.ipynb #79376415
+EN_STOPWORDS = STOPWORDS | set("""about above across after against along among around before behind below beneath beside between
+beyond down during except inside like near off out outside past since through throughout toward towards until up upon within
+without not can could will would shall should may might must am also just only then than too so such both either neither
+other another all few many more most much several own same what which who whom whose where when why how while if because
+although though me mine yours hers ours theirs myself yourself itself himself herself ourselves themselves something someone
+nothing anything everything somebody get gets got getting make makes made lot lots kind sort way very really quite rather
+almost""".split())
+EN_ADJECTIVES = set("""white black grey gray brown pink red orange yellow green blue purple violet golden silver beige tan dark
+light bright pale big small large little tiny huge giant tall short long wide narrow thick thin heavy old new young ancient
+modern empty full open closed wet dry hot cold warm cool clean dirty soft hard smooth rough flat round square sharp shiny
+fresh ripe sunny cloudy snowy rainy foggy busy quiet crowded happy sad smiling angry cute pretty beautiful ugly fancy plain
+simple strange wild wooden metal plastic glass stone leather fluffy furry hairy striped spotted colorful colourful
+traditional famous real fake vintage retro rustic tropical urban rural chinese american english french indian japanese
+asian african european""".split())
+_ADJ_SUFFIXES = ('ful', 'ous', 'ive', 'able', 'ible', 'less', 'ish', 'ic', 'al', 'ary')
+_NOT_ADJ = set("""animal metal hospital festival signal pedal petal canal crystal capital rival sandal pistol mammal
+medal portal total vessel olive knife wife life dive hive drive arrive music picnic traffic clinic magic topic plastic library
+dictionary salary summary diary boundary sanctuary anniversary glossary""".split())
+
+def _singular(w:str)->str:
+    if w.endswith('ies') and len(w) > 4: return w[:-3] + 'y'
+    if w.endswith(('sses', 'shes', 'ches', 'xes', 'zes')): return w[:-2]
+    if w.endswith('s') and not w.endswith(('ss', 'us', 'is', 'ous')) and len(w) > 3: return w[:-1]
+    return w
+
+def _verb_lemma(stem:str)->str:
+    "The lemma of an *-ing*/*-ed* stem: `sitt → sit`, `rid → ride`, `park → park`."
+    if len(stem) >= 3 and stem[-1] == stem[-2] and stem[-1] not in 'lsz': return stem[:-1]
+    groups = re.findall(r'[aeiou]+', stem)
+    if len(groups) == 1 and re.search(r'[^aeiou][aeiou][^aeiouwxy]$', stem): return stem + 'e'
+    return stem
+
+def english_lexicon(
+    min_zipf:float=2.0,   # drop words rarer than this in wordfreq's English counts (zipf scale: 2 ≈ once per 10⁷ words)
+)->Callable:              # `word -> {pos: lemma}` (named 'english-rules')
+    "A rule-based English lexicon (no dictionary download): stopwords, adjective lists and suffixes, -ing/-ed verbs, plural rules."
+    try: from wordfreq import zipf_frequency
+    except ImportError: zipf_frequency = None
+    def lookup(w:str)->dict:
+        if len(w) < 3 or w in EN_STOPWORDS or "'" in w: return {}
+        if zipf_frequency is not None and zipf_frequency(w, 'en') < min_zipf: return {}
+        if w in EN_ADJECTIVES: return {'a': w}
+        if w.endswith('ly') and len(w) > 4: return {}
+        if w.endswith('ing') and len(w) > 5: return {'v': _verb_lemma(w[:-3]), 'n': w}
+        if w.endswith('ed') and len(w) > 4 and not w.endswith('eed'): return {'v': _verb_lemma(w[:-2] if not w.endswith('ied') else w[:-3] + 'y'), 'a': w}
+        if w.endswith(_ADJ_SUFFIXES) and w not in _NOT_ADJ and len(w) > 5: return {'a': w}
+        return {'n': _singular(w)}
+    lookup.__name__ = 'english-rules'
+    return lookup
+
 # %% ../nbs/08_explainr.ipynb #491c6c82
 class Tagger:
     "Lexicon-based (lemma, POS) tagger for captions: nouns, adjectives and verbs found in `lexicon`."
@@ -318,8 +487,25 @@ class Tagger:
             out.append(Concept(r[pos], pos)); prev_pos = pos
         return out
 
+# %% ../nbs/08_explainr.ipynb #aa6d5fa8
+TAGGERS = ('auto', 'lemminflect', 'english', 'shapes')
+
+def make_tagger(
+    name:str='auto',   # 'auto' (lemminflect if installed, else 'english'), 'lemminflect', 'english' (rules), or 'shapes'
+)->Tagger:             # its `.name` says which one it is ('lemminflect', 'english-rules', 'shapes')
+    "A concept tagger by name."
+    if name == 'shapes': return Tagger(shapes_lexicon(), name='shapes')
+    if name == 'english': return Tagger(english_lexicon())
+    if name == 'lemminflect':
+        try: return Tagger(lemminflect_lexicon())
+        except ImportError as e: raise UserError(str(e)) from None
+    if name == 'auto':
+        try: return Tagger(lemminflect_lexicon())
+        except ImportError: return Tagger(english_lexicon())
+    raise UserError(f"Unknown tagger {name!r}: one of {', '.join(TAGGERS)}")
+
 # %% ../nbs/08_explainr.ipynb #478ee16f
-class NoConceptsError(ValueError):
+class NoConceptsError(UserError):
     "No concept survives the document-frequency thresholds."
 
 @dataclass
@@ -393,10 +579,12 @@ class ConceptEncoder:
                  min_count:int=3,          # keep concepts mentioned for at least this many images
                  max_frac:float=0.1,       # … and for at most this fraction of the images (`max_threshold`)
                  encoding:str='average',   # 'average' (fraction of captions) or 'union' (binary)
-                 tagger:Tagger|None=None): # default: `Tagger()` on the shapes lexicon
-        if encoding not in ('average', 'union'): raise ValueError(f"encoding must be 'average' or 'union', got {encoding!r}")
-        if not 0 < max_frac <= 1: raise ValueError(f"max_frac must be in (0, 1], got {max_frac}")
-        self.min_count, self.max_frac, self.encoding, self.tagger = min_count, max_frac, encoding, tagger or Tagger()
+                 tagger:Tagger|str='auto'): # a `Tagger` or a `make_tagger` name ('auto': real English; 'shapes' for the shapes world)
+        if encoding not in ('average', 'union'): raise UserError(f"encoding must be 'average' or 'union', got {encoding!r}")
+        if not 0 < max_frac <= 1: raise UserError(f"max_frac must be in (0, 1], got {max_frac}")
+        if min_count < 1: raise UserError(f"min_count must be >= 1, got {min_count}")
+        self.min_count, self.max_frac, self.encoding = min_count, max_frac, encoding
+        self.tagger = make_tagger(tagger) if isinstance(tagger, str) else tagger
         self.vocab, self.doc_freq, self.n_fit = None, None, None
     @property
     def config(self)->dict:
@@ -417,12 +605,12 @@ class ConceptEncoder:
             rng_ = f"{min(df.values())}…{max(df.values())} images" if df else 'none found'
             raise NoConceptsError(f"No concepts left after the thresholds (min_count={self.min_count}, max_frac={self.max_frac}) "
                                   f"over {n} images; {len(df)} candidate concepts, document frequencies {rng_}. "
-                                  "Lower min_count, raise max_frac, or caption more images.")
+                                  "Lower min_count or raise max_frac (--min-count / --max-frac), or caption more images.")
         self.vocab = keep
         return self
     def encode(self, captions:dict)->ConceptVectors:
         "Concept vectors of the images of `captions` (exact fractions; the vocabulary of `fit`)."
-        if self.vocab is None: raise RuntimeError("Call fit(captions) first")
+        if self.vocab is None: raise UserError("Call fit(captions) first")
         captions = check_captions(captions)
         col = {c: k for k, c in enumerate(self.vocab)}
         indptr, cols, num, den = [0], [], [], []
@@ -472,7 +660,7 @@ class ConceptSurrogate(nn.Module):
     "The EXPLAIN-R surrogate: a linear map from concept vectors to the (unit) embedding space."
     def __init__(self, n_concepts:int, dim:int, vocab:Sequence|None=None):
         super().__init__()
-        if n_concepts < 1 or dim < 1: raise ValueError(f"Need at least one concept and one dimension, got {n_concepts}, {dim}")
+        if n_concepts < 1 or dim < 1: raise UserError(f"Need at least one concept and one dimension, got {n_concepts}, {dim}")
         self.linear = nn.Linear(n_concepts, dim)
         self.vocab = list(vocab) if vocab is not None else None
     @property
@@ -486,8 +674,8 @@ class ConceptSurrogate(nn.Module):
     def forward(self, c:torch.Tensor, normalize:bool=True)->torch.Tensor:
         "`f(c)` `[n, d]` (unit rows), or `z = W c + b` with `normalize=False`."
         if c.shape[-1] != self.n_concepts:
-            raise ValueError(f"Concept vectors have {c.shape[-1]} columns but the surrogate expects {self.n_concepts}")
-        z = self.linear(c.to(self.W.dtype))
+            raise UserError(f"Concept vectors have {c.shape[-1]} columns but the surrogate expects {self.n_concepts}")
+        z = self.linear(c.to(self.W.device, self.W.dtype))
         return F.normalize(z, dim=-1) if normalize else z
 
 # %% ../nbs/08_explainr.ipynb #99b66e47
@@ -502,9 +690,9 @@ class KDLoss(nn.Module):
     "One direction of the buffered moving-average KL estimator (queries → keys)."
     def __init__(self, data_size:int, gamma1:float=0.9, gamma2:float=0.9, temp_student:float=0.1, temp_teacher:float=0.1):
         super().__init__()
-        if data_size < 1: raise ValueError("data_size must be >= 1")
+        if data_size < 1: raise UserError("data_size must be >= 1")
         for k, g in dict(gamma1=gamma1, gamma2=gamma2).items():
-            if not 0 < g <= 1: raise ValueError(f"{k} must be in (0, 1], got {g}")
+            if not 0 < g <= 1: raise UserError(f"{k} must be in (0, 1], got {g}")
         self.n, self.gamma1, self.gamma2, self.temp_student, self.temp_teacher = data_size, gamma1, gamma2, temp_student, temp_teacher
         self.reset()
     def reset(self):
@@ -563,14 +751,14 @@ LOSSES = dict(KDLoss=KDLoss, NaiveKDLoss=NaiveKDLoss, SymmetricKDLoss=SymmetricK
 
 def make_loss(name:str, data_size:int, **kw)->nn.Module:
     "A loss by its config name (`SymmetricKDLoss`, `SymmetricNaiveKDLoss`, `KDLoss`, `NaiveKDLoss`)."
-    if name not in LOSSES: raise ValueError(f"Unknown loss {name!r}; known: {list(LOSSES)}")
+    if name not in LOSSES: raise UserError(f"Unknown loss {name!r}; known: {list(LOSSES)}")
     return LOSSES[name](data_size, **kw)
 
 # %% ../nbs/08_explainr.ipynb #7d5a65e7
 _PAPER = dict(
     target=dict(name=None, pretrained=None),                 # None: the bundled shapes-world CLIP
     surrogate=dict(output_dim=None),                         # None: the CLIP embedding dimension
-    concepts=dict(min_count=3, max_frac=0.1, encoding='average', lexicon='shapes'),
+    concepts=dict(min_count=3, max_frac=0.1, encoding='average', lexicon='auto'),   # lexicon: a `make_tagger` name
     dataset=dict(sampling=True, total_mass=0.8, caption_path='captions.json', encoding_path='encoding.safetensors', views=0,
                  flip=True),
     loss=dict(train=dict(name='SymmetricKDLoss', gamma1=0.9, gamma2=0.9, temp_student=0.1, temp_teacher=0.1),
@@ -580,20 +768,20 @@ _PAPER = dict(
     output=dict(path='ckpts'),
     seed=42)
 
-_SHAPES = {'concepts.max_frac': 0.8, 'concepts.min_count': 3, 'dataset.flip': False, 'training.batch_size': 250,
+_SHAPES = {'concepts.max_frac': 0.8, 'concepts.min_count': 3, 'concepts.lexicon': 'shapes', 'dataset.flip': False, 'training.batch_size': 250,
            'training.epochs': 100, 'optimizer.lr': 0.1, 'loss.val.classnames': 'shapes', 'loss.val.templates': ['{}']}
 
 def _set(cfg:dict, key:str, value):
     d = cfg; *path, last = key.split('.')
     for p in path:
-        if p not in d or not isinstance(d[p], dict): raise KeyError(f"Unknown config key {key!r}")
+        if p not in d or not isinstance(d[p], dict): raise UserError(f"Unknown config key {key!r}")
         d = d[p]
-    if last not in d: raise KeyError(f"Unknown config key {key!r}; known here: {list(d)}")
+    if last not in d: raise UserError(f"Unknown config key {key!r}; known here: {list(d)}")
     d[last] = value
 
 def explainr_config(preset:str='shapes', **overrides)->dict:
     "The training config: `'paper'` (the reference's ImageNet recipe) or `'shapes'`, with dotted-key overrides (`training__epochs=5` also works)."
-    if preset not in ('paper', 'shapes'): raise ValueError(f"preset must be 'paper' or 'shapes', got {preset!r}")
+    if preset not in ('paper', 'shapes'): raise UserError(f"preset must be 'paper' or 'shapes', got {preset!r}")
     cfg = copy.deepcopy(_PAPER)
     for k, v in ({**_SHAPES} if preset == 'shapes' else {}).items(): _set(cfg, k, v)
     for k, v in overrides.items(): _set(cfg, k.replace('__', '.'), v)
@@ -627,6 +815,33 @@ def training_key(cfg:dict)->dict:
     "The part of a config that determines the trained surrogate (paths and bookkeeping removed)."
     return {k: v for k, v in _flat(cfg).items() if not k.startswith('output.') and not k.endswith('_path')}
 
+# %% ../nbs/08_explainr.ipynb #d79b50bd
+class _Picked:
+    "The items at `idx` of a sequence, fetched only when asked for."
+    def __init__(self, seq, idx): self.seq, self.idx = seq, list(idx)
+    def __len__(self): return len(self.idx)
+    def __getitem__(self, j): return self.seq[self.idx[j]]
+
+def select_images(
+    images,                 # any image source `as_images` takes
+    ids:Sequence[str],      # the ids wanted, in this order (e.g. `concepts.ids`)
+    skip_bad:bool=False,    # skip unreadable images when they are read
+)->Images:                  # those images, with these ids, read lazily
+    "The images of `images` whose ids are `ids`, in that order; a source without ids of its own is taken in order."
+    ims = as_images(images, skip_bad=skip_bad); ids = [str(i) for i in ids]
+    if ims.kind == 'iterable': raise UserError("A one-pass iterable cannot be matched to image ids: pass a folder, a list or a dataset")
+    have = ims.ids
+    if have == ids: return ims
+    pos = {k: i for i, k in enumerate(have)}
+    missing = [i for i in ids if i not in pos]
+    if not missing: idx = [pos[i] for i in ids]
+    elif len(have) == len(ids) and have == [str(i) for i in range(len(have))]: idx = list(range(len(ids)))
+    else: raise UserError(f"{len(missing)} of the {len(ids)} images to read are not in the image source, e.g. {missing[:3]} "
+                          f"(its ids look like {have[:2]}): pass the images the captions were made for")
+    src = ims.source[idx] if ims.kind == 'tensor' else [ims.source[i] for i in idx] if ims.kind in ('folder', 'files') else _Picked(ims.source, idx)
+    out = Images(src, skip_bad=ims.skip_bad, ids=ids, workers=ims.workers); out.root = ims.root
+    return out
+
 # %% ../nbs/08_explainr.ipynb #ca63b954
 def augment(img, rng:np.random.Generator, scale=(0.8, 1.0), flip:bool=True):
     "A random resized crop (area `scale`, aspect 3/4–4/3) resized back, and a horizontal flip with probability ½."
@@ -642,8 +857,13 @@ def augment(img, rng:np.random.Generator, scale=(0.8, 1.0), flip:bool=True):
     return im.transpose(Image.FLIP_LEFT_RIGHT) if flip and rng.random() < .5 else im
 
 class OnTheFly:
-    "On-the-fly teacher: `fn(indices, rng)` encodes freshly augmented images with CLIP (the reference's recipe)."
-    def __init__(self, clip:ClipModel, images, flip:bool=True): self.clip, self.images, self.flip = clip, images, flip
+    "On-the-fly teacher: `fn(indices, rng)` encodes freshly augmented images with CLIP (the reference's recipe); CPU results."
+    def __init__(self, clip:ClipModel,
+                 images,                           # any image source (read one image at a time, when a batch needs it)
+                 flip:bool=True,                   # random horizontal flips
+                 ids:Sequence[str]|None=None):     # the ids of the training rows (`concepts.ids`): images are matched to them
+        self.clip, self.flip = clip, flip
+        self.images = select_images(images, ids) if ids is not None else as_images(images)
     def __call__(self, idx, rng): return self.clip.encode_images([augment(self.images[int(i)], rng, flip=self.flip) for i in idx])
 
 @dataclass
@@ -656,17 +876,18 @@ class SurrogateData:
     texts:list|None=None                 # the T caption strings
     views:torch.Tensor|None=None         # [n, V, d] cached augmented views (one drawn per step)
     image_fn:Callable|None=None          # on-the-fly: fn(indices, rng) -> [B, d]
+    skipped:dict=field(default_factory=dict) # unreadable images left out {id: reason} (`skip_bad`)
     def __post_init__(self):
         n = len(self.concepts)
         if self.image_emb.ndim != 2 or len(self.image_emb) != n:
-            raise ValueError(f"Image embeddings must be [n={n}, d] to match the concept vectors, got {tuple(self.image_emb.shape)}")
+            raise UserError(f"Image embeddings must be [n={n}, d] to match the concept vectors, got {tuple(self.image_emb.shape)}")
         if self.text_emb.ndim != 2 or self.text_emb.shape[1] != self.image_emb.shape[1]:
-            raise ValueError(f"Mismatched embedding dimensions: images {self.image_emb.shape[1]}-d, texts {tuple(self.text_emb.shape)}")
+            raise UserError(f"Mismatched embedding dimensions: images {self.image_emb.shape[1]}-d, texts {tuple(self.text_emb.shape)}")
         if self.views is not None and (self.views.shape[0] != n or self.views.shape[2] != self.image_emb.shape[1]):
-            raise ValueError(f"Views must be [n={n}, V, d={self.image_emb.shape[1]}], got {tuple(self.views.shape)}")
+            raise UserError(f"Views must be [n={n}, V, d={self.image_emb.shape[1]}], got {tuple(self.views.shape)}")
         self.text_ptr = np.asarray(self.text_ptr, np.int64)
         if len(self.text_ptr) != n + 1 or self.text_ptr[-1] != len(self.text_emb) or (np.diff(self.text_ptr) < 1).any():
-            raise ValueError("text_ptr must have n+1 entries, end at the number of texts, and give every image at least one caption")
+            raise UserError("text_ptr must have n+1 entries, end at the number of texts, and give every image at least one caption")
     def __len__(self): return len(self.concepts)
     @property
     def dim(self)->int: return self.image_emb.shape[1]
@@ -687,28 +908,40 @@ class SurrogateData:
         t = torch.as_tensor(idx)
         return SurrogateData(self.concepts.subset(idx), self.image_emb[t], self.text_emb[torch.as_tensor(rows)], ptr,
                              [self.texts[r] for r in rows] if self.texts else None,
-                             self.views[t] if self.views is not None else None, None)
+                             self.views[t] if self.views is not None else None, None, dict(self.skipped))
 
-def prepare_data(clip:ClipModel, images, captions:dict, concepts:ConceptVectors, views:int=0, flip:bool=True,
-                 seed:int=0, root:str|Path|None=None, bs:int=128, progress_bar:bool|None=None)->SurrogateData:
-    "Encode images (plus `views` augmented views) and captions with CLIP; `images` in the order of `concepts.ids`."
-    if len(images) != len(concepts):
-        raise ValueError(f"{len(images)} images for {len(concepts)} concept vectors (images must follow concepts.ids)")
+def prepare_data(
+    clip:ClipModel,                 # the teacher (computation on `clip.device`; the embeddings are returned on the CPU)
+    images,                         # any image source holding the images of `concepts.ids` (a folder, paths, a dataset, scenes …)
+    captions:dict,                  # `{id: [captions]}`
+    concepts:ConceptVectors,        # the concept vectors (their ids say which images, in which order)
+    views:int=0,                    # augmented views per image to cache (0: the plain embeddings only)
+    flip:bool=True,                 # horizontal flips in the views
+    seed:int=0,                     # seed of the views (image `i`'s views depend on `(seed, i)` only, not on `bs`)
+    root:str|Path|None=None,        # cache folder for the caption embeddings
+    bs:int=128,                     # images per forward pass
+    progress_bar:bool|None=None,    # progress bar over images (default: for ≥ 256 images)
+    skip_bad:bool=False,            # leave unreadable images out (their rows dropped, listed in `skipped`) instead of raising
+)->SurrogateData:
+    "Encode images (plus `views` augmented views) and captions with CLIP, reading the images lazily, batch by batch."
     caps = check_captions(captions, concepts.ids)
-    E = clip.encode_images(images, bs=bs, progress_bar=progress_bar)
-    V = None
-    if views:
-        rng = np.random.default_rng(seed)
-        V = torch.stack([clip.encode_images([augment(images[i], rng, flip=flip) for i in range(len(images))], bs=bs)
-                         for _ in progress(range(views), views, 'views', progress_bar, 2)], 1)
+    ims = select_images(images, concepts.ids, skip_bad)
+    E, V, keep = [], [], []
+    for idx, _, batch in ims.batches(bs, 'images', progress_bar):
+        E.append(clip.encode_images(batch, bs=bs))
+        if views: V.append(torch.stack([clip.encode_images([augment(im, np.random.default_rng([seed, i, v]), flip=flip)
+                                                            for i, im in zip(idx, batch)], bs=bs) for v in range(views)], 1))
+        keep += idx
+    if not keep: raise UserError(f"No readable images: all {len(ims.skipped)} were skipped")
+    if len(keep) < len(concepts): concepts = concepts.subset(keep)
     flat = [c for i in concepts.ids for c in caps[i]]
     uniq = list(dict.fromkeys(flat)); pos = {t: k for k, t in enumerate(uniq)}
-    T = cached_text_embeddings(clip, uniq, root)[torch.as_tensor([pos[t] for t in flat])]
+    T = cached_text_embeddings(clip, uniq, root)[torch.as_tensor([pos[t] for t in flat])].cpu()
     ptr = np.concatenate([[0], np.cumsum([len(caps[i]) for i in concepts.ids])])
-    return SurrogateData(concepts, E, T, ptr, flat, V)
+    return SurrogateData(concepts, torch.cat(E), T, ptr, flat, torch.cat(V) if views else None, skipped=dict(ims.skipped))
 
 # %% ../nbs/08_explainr.ipynb #62e96855
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(UserError):
     "A checkpoint was trained for another model, vocabulary or config."
 
 @dataclass
@@ -729,13 +962,11 @@ def torch_threads(n:int|None):
     finally: torch.set_num_threads(prev)
 
 def agreement(student:torch.Tensor, teacher:torch.Tensor, classifier:torch.Tensor)->float:
-    "Fraction of rows whose argmax class under `classifier` `[d, K]` is the same for student and teacher embeddings."
+    "Fraction of rows whose argmax class under `classifier` `[d, K]` is the same for student and teacher embeddings (on `student`'s device)."
     if student.shape[-1] != classifier.shape[0] or teacher.shape[-1] != classifier.shape[0]:
-        raise ValueError(f"Mismatched embedding dimensions: student {student.shape[-1]}, teacher {teacher.shape[-1]}, classifier {classifier.shape[0]}")
-    return float(((student.float() @ classifier).argmax(1) == (teacher.float() @ classifier).argmax(1)).float().mean())
-
-def _first_text_agreement(student, teacher, T, block:int=1000)->float:
-    return float(np.mean([agreement(student[i:i+block], teacher[i:i+block], T[i:i+block].T) for i in range(0, len(T), block)]))
+        raise UserError(f"Mismatched embedding dimensions: student {student.shape[-1]}, teacher {teacher.shape[-1]}, classifier {classifier.shape[0]}")
+    W, dev = classifier.float().to(student.device), student.device
+    return float(((student.float() @ W).argmax(1) == (teacher.float().to(dev) @ W).argmax(1)).float().mean())
 
 def save_surrogate(sur:ConceptSurrogate, path:str|Path, meta:dict)->Path:
     "Save a surrogate's state dict as safetensors with JSON metadata."
@@ -782,34 +1013,41 @@ def train_surrogate(
     model_info:dict|None=None,          # the teacher's `model_key` (recorded in checkpoints)
     progress_bar:bool|None=None,        # progress bar over steps (default: for ≥ 256 steps)
     num_threads:int|None=None,          # torch threads while training (default: 1 for small batches, where threads only add overhead)
+    device:str|None=None,               # where to train ('cuda', 'cpu'; default: the CPU); the surrogate comes back on the CPU
 )->TrainResult:
     "Train the EXPLAIN-R surrogate to match CLIP's in-batch image↔text distributions."
     B, d, n_c = (config or explainr_config('shapes'))['training']['batch_size'], data.dim, data.concepts.shape[1]
     with torch_threads(num_threads or (1 if B*max(d, n_c) <= 2**18 else None)):
-        return _train(data, config, classifier, out, model_info, progress_bar)
+        return _train(data, config, classifier, out, model_info, progress_bar, torch.device(device or 'cpu'))
 
-def _train(data, config, classifier, out, model_info, progress_bar)->TrainResult:
+def _train(data, config, classifier, out, model_info, progress_bar, dev)->TrainResult:
     cfg = config or explainr_config('shapes'); tr, oc, lc = cfg['training'], cfg['optimizer'], cfg['loss']['train']
     n, (_, n_c), d = len(data), data.concepts.shape, data.dim
     od = cfg['surrogate']['output_dim']
-    if od is not None and od != d: raise ValueError(f"Mismatched embedding dimensions: surrogate.output_dim={od} but CLIP's embeddings are {d}-d")
+    if od is not None and od != d: raise UserError(f"Mismatched embedding dimensions: surrogate.output_dim={od} but CLIP's embeddings are {d}-d")
     if classifier is not None and classifier.shape[0] != d:
-        raise ValueError(f"Mismatched embedding dimensions: the classifier is {classifier.shape[0]}-d, the embeddings {d}-d")
+        raise UserError(f"Mismatched embedding dimensions: the classifier is {classifier.shape[0]}-d, the embeddings {d}-d")
     B = tr['batch_size']
     steps = n // B if tr['drop_last'] else math.ceil(n/B)
-    if steps == 0: raise ValueError(f"batch_size {B} is larger than the {n} training images with drop_last: lower training.batch_size")
+    if steps == 0: raise UserError(f"batch_size {B} is larger than the {n} training images with drop_last: lower training.batch_size")
     seed = cfg['seed']; random.seed(seed); np.random.seed(seed); torch.manual_seed(seed); rng = np.random.default_rng(seed)
-    sur = ConceptSurrogate(n_c, d, data.concepts.vocab)
+    sur = ConceptSurrogate(n_c, d, data.concepts.vocab).to(dev)
     loss_fn = make_loss(lc['name'], n, **{k: v for k, v in lc.items() if k != 'name'})
     loss_fn.reset()
     lr = oc['lr']*(lc.get('temp_student', 1.)*B/256 if oc.get('scale_lr', True) else 1.)
     opt = getattr(torch.optim, oc['name'])(sur.parameters(), lr=lr, **{k: v for k, v in oc.items() if k not in ('name', 'lr', 'scale_lr')})
-    C_exact, T1 = data.concepts.dense(), data.first_texts()
+    E, T1 = data.image_emb.to(dev), data.first_texts().to(dev)
+    W_val = classifier.to(dev) if classifier is not None else None
     def validate():
-        with torch.no_grad(): f = sur(C_exact)
-        return agreement(f, data.image_emb, classifier) if classifier is not None else _first_text_agreement(f, data.image_emb, T1)
+        "Zero-shot agreement (or first-caption agreement, averaged over blocks of 1000 images)."
+        accs, sizes = [], []
+        with torch.no_grad():
+            for i in range(0, n, 1000):
+                f = sur(data.concepts.dense(np.arange(i, min(i + 1000, n))).to(dev)); m = len(f)
+                accs.append(agreement(f, E[i:i+m], W_val if W_val is not None else T1[i:i+m].T)); sizes.append(m)
+        return float(np.average(accs, weights=sizes)) if W_val is not None else float(np.mean(accs))
     meta = dict(model=model_info or {}, config=training_key(cfg), config_hash=config_hash(training_key(cfg)),
-                encoding=data.concepts.fingerprint, lr_effective=lr, n_train=n,
+                encoding=data.concepts.fingerprint, lr_effective=lr, n_train=n, skipped=sorted(data.skipped),
                 created=datetime.datetime.now().isoformat(timespec='seconds'))
     out = Path(out) if out is not None else None
     hist, val, best, best_state, best_epoch = [], [], -1., None, -1
@@ -820,8 +1058,8 @@ def _train(data, config, classifier, out, model_info, progress_bar)->TrainResult
         for s in range(steps):
             idx = perm[s*B:(s+1)*B]
             c = data.concepts.sample(idx, rng, cfg['dataset']['total_mass']) if cfg['dataset']['sampling'] else data.concepts.dense(idx)
-            e_img, t = data.images(idx, rng), data.caption_batch(idx, rng)
-            o = loss_fn(sur(c, normalize=False), t, e_img, t, torch.as_tensor(idx))
+            e_img, t = data.images(idx, rng).to(dev), data.caption_batch(idx, rng).to(dev)
+            o = loss_fn(sur(c.to(dev), normalize=False), t, e_img, t, torch.as_tensor(idx))
             opt.zero_grad(); o['loss'].backward(); opt.step()
             hist.append(dict(epoch=epoch, **{k: float(v.detach()) for k, v in o.items()})); next(it, None)
         if hasattr(bar, 'set_postfix_str'): bar.set_postfix_str(f"kl {hist[-1]['kl']:.3f} acc {hist[-1]['accuracy']:.2f}")
@@ -834,7 +1072,7 @@ def _train(data, config, classifier, out, model_info, progress_bar)->TrainResult
     if out is not None:
         save_surrogate(sur, out/'last.safetensors', dict(meta, epoch=tr['epochs'] - 1, val_agreement=val[-1]['agreement']))
         (out/'history.json').write_text(json.dumps(dict(steps=hist, val=val, best_epoch=best_epoch, best_val=best)))
-    sur.load_state_dict(best_state); sur.eval(); sur.meta = dict(meta, epoch=best_epoch, val_agreement=best)
+    sur.load_state_dict(best_state); sur.cpu().eval(); sur.meta = dict(meta, epoch=best_epoch, val_agreement=best)
     return TrainResult(sur, hist, val, best_epoch, best, sur.meta, out/'best.safetensors' if out is not None else None)
 
 def plot_training(res, ax=None):
@@ -911,22 +1149,23 @@ def _c(concepts):
 def concept_scores(sur:ConceptSurrogate, concepts, idx=None)->ConceptScores:
     "Representation concept scores `v_i(k)` (rows sum to 1) for `concepts` (`ConceptVectors` or a `[n, |C|]` tensor)."
     c, ids, vocab = _c(concepts if idx is None else concepts.subset(idx) if isinstance(concepts, ConceptVectors) else concepts[idx])
-    if c.shape[-1] != sur.n_concepts: raise ValueError(f"Concept vectors have {c.shape[-1]} columns but the surrogate expects {sur.n_concepts}")
-    W, b, c = sur.W.detach().double(), sur.b.detach().double(), c.double()
+    if c.shape[-1] != sur.n_concepts: raise UserError(f"Concept vectors have {c.shape[-1]} columns but the surrogate expects {sur.n_concepts}")
+    W, b = sur.W.detach().double(), sur.b.detach().double(); c = c.to(W.device, torch.float64)   # on the surrogate's device
     z = c @ W.T + b; f = F.normalize(z, dim=-1)
     denom = z.norm(dim=-1) - f @ b
     empty = (c != 0).sum(1) == 0
     lam = torch.where(empty, torch.zeros_like(denom), 1/denom.where(~empty, torch.ones_like(denom)))
     v = lam[:, None] * c * (f @ W)
-    return ConceptScores(v.float(), ids, vocab or sur.vocab or list(range(sur.n_concepts)), empty, _prov(sur))
+    return ConceptScores(v.float().cpu(), ids, vocab or sur.vocab or list(range(sur.n_concepts)), empty.cpu(), _prov(sur))
 
 def text_concept_scores(sur:ConceptSurrogate, concepts, text_emb:torch.Tensor, texts:Sequence[str]|None=None,
                         idx=None, eps:float=1e-3)->TextConceptScores:
     "Cross-modal concept scores `v_ij(k)` (Σ_k = s_ij) for every image and every text of `text_emb` `[J, d]`."
     c, ids, vocab = _c(concepts if idx is None else concepts.subset(idx) if isinstance(concepts, ConceptVectors) else concepts[idx])
-    if text_emb.shape[-1] != sur.dim: raise ValueError(f"Mismatched embedding dimensions: texts {text_emb.shape[-1]}-d, surrogate {sur.dim}-d")
+    if text_emb.shape[-1] != sur.dim: raise UserError(f"Mismatched embedding dimensions: texts {text_emb.shape[-1]}-d, surrogate {sur.dim}-d")
     texts = list(texts) if texts is not None else [str(j) for j in range(len(text_emb))]
-    W, b, c, T = sur.W.detach().double(), sur.b.detach().double(), c.double(), F.normalize(text_emb.double(), dim=-1)
+    W, b = sur.W.detach().double(), sur.b.detach().double()                                   # on the surrogate's device
+    c, T = c.to(W.device, torch.float64), F.normalize(text_emb.to(W.device, torch.float64), dim=-1)
     z = c @ W.T + b; f = F.normalize(z, dim=-1)
     s = f @ T.T                                              # [n, J]
     raw = c[:, None, :] * (T @ W)[None]                      # c_ik ⟨W_k, t_j⟩: [n, J, |C|]
@@ -935,7 +1174,8 @@ def text_concept_scores(sur:ConceptSurrogate, concepts, text_emb:torch.Tensor, t
     lam = torch.where(unstable, torch.ones_like(den), s/den.where(~unstable, torch.ones_like(den)))
     v = lam[..., None]*raw
     bias = torch.where(unstable, s - raw.sum(-1), torch.zeros_like(s))
-    return TextConceptScores(v.float(), s.float(), bias.float(), unstable, texts, ids, vocab or sur.vocab or list(range(sur.n_concepts)), _prov(sur))
+    return TextConceptScores(v.float().cpu(), s.float().cpu(), bias.float().cpu(), unstable.cpu(), texts, ids,
+                             vocab or sur.vocab or list(range(sur.n_concepts)), _prov(sur))
 
 def plot_concept_bars(top:list, ax=None, title:str=''):
     "Horizontal bar chart of `[(concept, score)]` (positive blue, negative red), largest first."
@@ -956,33 +1196,32 @@ def shapes_pipeline(n:int=1000, seed:int=0, clip:ClipModel|None=None, config:dic
     world = ShapesWorld(n, seed=seed)
     out = Path(out) if out is not None else None
     caps = caption_images(ShapesCaptioner(n=n_captions, noise=noise, paraphrase=paraphrase, seed=seed), world,
-                          out/'captions.json' if out is not None else None)
+                          out/'captions.json' if out is not None else None, progress_bar=progress_bar)
     cc = cfg['concepts']
-    enc = ConceptEncoder(cc['min_count'], cc['max_frac'], cc['encoding'], _tagger(cc['lexicon']))
+    enc = ConceptEncoder(cc['min_count'], cc['max_frac'], cc['encoding'], cc['lexicon'])
     cv = enc.fit_encode(caps)
     if out is not None: save_concepts(cv, out/'encoding.safetensors')
-    scenes = list(world)
-    data = prepare_data(clip, scenes, caps, cv, views=cfg['dataset']['views'], flip=cfg['dataset']['flip'], seed=seed)
+    data = prepare_data(clip, world, caps, cv, views=cfg['dataset']['views'], flip=cfg['dataset']['flip'], seed=seed,
+                        progress_bar=progress_bar)
     W = val_classifier(clip, cfg)
-    res = train_surrogate(data, cfg, W, out/'ckpts' if out is not None else None, model_key(clip), progress_bar)
-    return dict(clip=clip, config=cfg, world=world, scenes=scenes, captions=caps, encoder=enc, concepts=cv, data=data,
+    res = train_surrogate(data, cfg, W, out/'ckpts' if out is not None else None, model_key(clip), progress_bar, device=clip.device)
+    return dict(clip=clip, config=cfg, world=world, scenes=world, captions=caps, encoder=enc, concepts=cv, data=data,
                 classifier=W, result=res, surrogate=res.surrogate)
 
-def _tagger(lexicon:str)->Tagger:
-    if lexicon == 'shapes': return Tagger()
-    if lexicon == 'lemminflect': return Tagger(lemminflect_lexicon())
-    raise ValueError(f"Unknown lexicon {lexicon!r}: 'shapes' or 'lemminflect'")
-
-def val_classifier(clip:ClipModel, cfg:dict, classnames:Sequence[str]|None=None)->torch.Tensor|None:
-    "The zero-shot classifier `[d, K]` of `loss.val` ('shapes' = the world's 48 captions, 'imagenet', or a list)."
+def val_classifier(clip:ClipModel, cfg:dict, classnames:Sequence[str]|str|None=None)->torch.Tensor|None:
+    "The zero-shot classifier `[d, K]` (on the CPU) of `loss.val`: 'shapes' (the world's 48 captions), 'imagenet', a file of class names (one a line), a list, or None/'captions' (first-caption agreement)."
     v = cfg['loss']['val']
     names = classnames if classnames is not None else v.get('classnames')
-    if names is None: return None
+    if names is None or names == 'captions': return None
     if names == 'shapes': names = world_vocabulary()
     elif names == 'imagenet':
         from clip_explain.data import imagenet_classnames
         names = imagenet_classnames()
-    return clip.zero_shot_classifier(list(names), v.get('templates') or ['{}'])
+    elif isinstance(names, str):
+        p = Path(names).expanduser()
+        if not p.is_file(): raise UserError(f"Validation classes: 'imagenet', 'shapes', 'captions' or a file of class names; {p} is not a file")
+        names = [l.strip() for l in p.read_text().splitlines() if l.strip()]
+    return clip.zero_shot_classifier(list(names), v.get('templates') or ['{}']).cpu()
 
 # %% ../nbs/08_explainr.ipynb #ae6ced2e
 def _truth_words(scene:Scene)->set:
@@ -1040,7 +1279,7 @@ def retrieval_recalls(student_sim:torch.Tensor, i2t_targets, t2i_targets, ks=(1,
 def retrieval_faithfulness(student:torch.Tensor, teacher:torch.Tensor, texts:torch.Tensor, block:int=1000, ks=(1, 5, 10))->dict:
     "Retrieval recalls of `student` image embeddings against CLIP's (`teacher`) top-1 predictions, in blocks; plus `rsum`."
     if not (student.shape[-1] == teacher.shape[-1] == texts.shape[-1]):
-        raise ValueError(f"Mismatched embedding dimensions: {student.shape[-1]}, {teacher.shape[-1]}, {texts.shape[-1]}")
+        raise UserError(f"Mismatched embedding dimensions: {student.shape[-1]}, {teacher.shape[-1]}, {texts.shape[-1]}")
     outs = []
     for i in range(0, len(texts), block):
         S, E = student[i:i+block].float() @ texts[i:i+block].float().T, teacher[i:i+block].float() @ texts[i:i+block].float().T
@@ -1063,7 +1302,7 @@ def nonneg_lasso(X:torch.Tensor, D:torch.Tensor, l1:float, iters:int=200)->torch
     with torch_threads(1 if len(X)*len(D) <= 2**18 else None):
         L = 2*float(torch.linalg.matrix_norm(D.double(), 2))**2
         G, XD = D @ D.T, X @ D.T
-        w = torch.zeros(len(X), len(D)); y, t = w.clone(), 1.
+        w = torch.zeros(len(X), len(D), device=X.device); y, t = w.clone(), 1.
         for _ in range(iters):
             w_new = (y - (2*(y @ G - XD) + l1)/L).clamp_min_(0)
             t_new = (1 + math.sqrt(1 + 4*t*t))/2
@@ -1078,7 +1317,7 @@ class SpliceBaseline:
     def build(cls, concept_emb:torch.Tensor, names:Sequence[str], image_emb:torch.Tensor, l1:float=0.25, iters:int=200):
         "Centre and renormalise the concept embeddings; the image mean comes from `image_emb`."
         if concept_emb.shape[-1] != image_emb.shape[-1]:
-            raise ValueError(f"Mismatched embedding dimensions: concepts {concept_emb.shape[-1]}-d, images {image_emb.shape[-1]}-d")
+            raise UserError(f"Mismatched embedding dimensions: concepts {concept_emb.shape[-1]}-d, images {image_emb.shape[-1]}-d")
         D = F.normalize(F.normalize(concept_emb.float(), dim=-1) - F.normalize(concept_emb.float(), dim=-1).mean(0), dim=-1)
         return cls(D, list(names), image_emb.float().mean(0), l1, iters)
     def weights(self, image_emb:torch.Tensor)->torch.Tensor:
@@ -1132,7 +1371,7 @@ def evaluate_explainr(sur:ConceptSurrogate, data:SurrogateData, classifiers:dict
     "EXPLAIN-R and SpLiCE-style baselines (one per vocabulary `{name: (texts, emb)}`), L0-matched, on `data`."
     E, T1 = data.image_emb, data.first_texts()
     ridx = distinct_first_captions(data) if dedupe else None
-    with torch.no_grad(): f = sur(data.concepts.dense())
+    with torch.no_grad(): f = sur(data.concepts.dense()).cpu()
     rows = {'EXPLAIN-R': faithfulness(f, E, T1, classifiers, data.concepts.l0, block, groups, ridx)}
     for name, (texts, emb) in splice_vocab.items():
         b = tune_splice_l1(SpliceBaseline.build(emb, texts, E), E, data.concepts.l0)
@@ -1160,14 +1399,14 @@ def explain_view(sur:ConceptSurrogate, concepts:ConceptVectors, i:int, image=Non
 
 def explainr_explorer(sur:ConceptSurrogate, concepts:ConceptVectors, images, text_emb:torch.Tensor, texts:Sequence[str],
                       captions:dict|None=None):
-    "An ipywidgets explorer: image index and text → the image, its concept scores and its cross-modal scores."
+    "An ipywidgets explorer: image index and text → the image (from any source holding `concepts.ids`), its concept scores and its cross-modal scores."
     import ipywidgets as W
     import matplotlib.pyplot as plt
-    out = W.Output()
+    ims, out = select_images(images, concepts.ids), W.Output()
     def show(image, text, k):
         with out:
             out.clear_output(wait=True)
-            explain_view(sur, concepts, image, images[image], text_emb, texts, list(texts).index(text), k,
+            explain_view(sur, concepts, image, ims[image], text_emb, texts, list(texts).index(text), k,
                          captions.get(concepts.ids[image]) if captions else None); plt.show()
     ui = W.interactive(show, image=W.IntSlider(min=0, max=len(concepts) - 1, value=0),
                        text=W.Dropdown(options=list(texts), value=list(texts)[0]), k=W.IntSlider(min=3, max=20, value=8))
@@ -1176,65 +1415,128 @@ def explainr_explorer(sur:ConceptSurrogate, concepts:ConceptVectors, images, tex
 # %% ../nbs/08_explainr.ipynb #a1fb96be
 from .cli import cli_command, tour_section, _fig
 
+def _file_name(image_id:str, suffix:str='.png')->str:
+    "A per-image output file named after the image: its id (relative path) with `/` → `__`, plus `suffix`."
+    return str(image_id).replace('\\', '/').strip('/').replace('/', '__') + suffix
+
+def _meta(out:Path)->dict:
+    mp = out/'captions.meta.json'
+    if not mp.exists(): raise UserError(f"No {mp}: run `clip-explain explainr caption --out {out}` first")
+    return json.loads(mp.read_text(encoding='utf-8'))
+
+def _is_shapes(out:Path)->bool: return _meta(out)['images']['kind'] == 'shapes'
+
+def _record_skipped(out:Path, step:str, skipped:dict):
+    "Add unreadable images to the working folder's `skipped.json` ({id: {step, reason}}) and say so on stderr."
+    if not skipped: return
+    p = out/'skipped.json'; d = json.loads(p.read_text()) if p.exists() else {}
+    d.update({k: dict(step=step, reason=v) for k, v in skipped.items()}); p.write_text(json.dumps(d, indent=1))
+    print(f"skipped {len(skipped)} image(s) ({', '.join(list(skipped)[:3])}{' …' if len(skipped) > 3 else ''}) → {p}", file=sys.stderr)
+
+def _images_of(out:Path, args)->Images:
+    "`--images DIR` if given, else the image set the caption step recorded."
+    if args.images: return as_images(args.images, skip_bad=args.skip_bad)
+    return images_from_spec(_meta(out)['images'], skip_bad=args.skip_bad)
+
+_TAGGER_NOTES = {'lemminflect': "real English: lemminflect's dictionary",
+                 'english-rules': "real English by suffix rules and wordfreq (pip install lemminflect for a dictionary)",
+                 'shapes': "the shapes world's lexicon"}
+
 def _step_caption(args, clip):
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    if args.images:
-        images = ImageFolder(args.images)
-        if args.captioner == 'shapes': raise ValueError("The shapes captioner needs shapes-world scenes: use --captioner hf:<model id> for a folder")
-    else: images = ShapesWorld(args.n, seed=args.seed)
-    if args.captioner == 'shapes': cap = ShapesCaptioner(args.n_captions, args.noise, args.paraphrase, seed=args.seed)
-    elif args.captioner.startswith('hf:'): cap = HFCaptioner(args.captioner[3:], n=args.n_captions, temperature=args.temperature)
-    else: raise ValueError(f"Unknown captioner {args.captioner!r}: 'shapes' or 'hf:<model id>'")
-    caps = caption_images(cap, images, out/'captions.json', bs=args.bs, progress_bar=True)
+    (out/'skipped.json').unlink(missing_ok=True)                       # a new image set: the list starts again
+    if args.captions:
+        if not args.images: raise UserError("--captions FILE needs --images DIR, the folder of the images they describe")
+        caps = import_captions(args.captions, as_images(args.images), out/'captions.json', args.drop_uncaptioned or args.skip_bad)
+        meta = _meta(out); rep = meta['report']; _record_skipped(out, 'caption', meta['dropped'])
+        print(f"{len(caps)} of {meta['n']} images captioned from {args.captions} ({meta['captioner']['format']}) → {out/'captions.json'}"
+              + (f"; {len(meta['dropped'])} without captions dropped" if meta['dropped'] else '')
+              + (f"; {rep['unmatched'] + rep['ambiguous']} caption entries matched no image" if rep['unmatched'] + rep['ambiguous'] else ''))
+        return caps
+    if args.captioner == 'shapes':
+        if args.images: raise UserError("The shapes captioner needs shapes-world scenes: for --images DIR, import your own captions "
+                                        "(--captions FILE) or use a transformers captioner (--captioner hf:<model id or folder>)")
+        cap = ShapesCaptioner(args.n_captions, args.noise, args.paraphrase, seed=args.seed)
+    elif args.captioner.startswith('hf:') and len(args.captioner) > 3:
+        cap = HFCaptioner(args.captioner[3:], n=args.n_captions, temperature=args.temperature, device=args.device)
+    else: raise UserError(f"Unknown captioner {args.captioner!r}: 'shapes' (the shapes world) or 'hf:<model id or folder>'")
+    images = as_images(args.images if args.images else ShapesWorld(args.n, seed=args.seed), skip_bad=args.skip_bad)
+    caps = caption_images(cap, images, out/'captions.json', bs=args.bs, skip_bad=args.skip_bad)
+    _record_skipped(out, 'caption', _meta(out).get('skipped') or {})
     print(f"{len(caps)} images captioned → {out/'captions.json'}; e.g. {next(iter(caps.values()))[:3]}")
     return caps
 
 def _step_concepts(args, clip):
-    out = Path(args.out); caps = load_captions(out/'captions.json')
-    mp = out/'captions.meta.json'
-    shapes = mp.exists() and json.loads(mp.read_text())['images']['kind'] == 'shapes'
+    out = Path(args.out); caps = load_captions(out/'captions.json'); shapes = _is_shapes(out)
+    tagger = make_tagger(args.lexicon or ('shapes' if shapes else 'auto'))
     max_frac = args.max_frac or explainr_config('shapes' if shapes else 'paper')['concepts']['max_frac']
-    enc = ConceptEncoder(args.min_count, max_frac, args.encoding, _tagger(args.lexicon))
+    enc = ConceptEncoder(args.min_count, max_frac, args.encoding, tagger)
     cv = enc.fit_encode(caps); save_concepts(cv, out/'encoding.safetensors')
+    print(f"tagger: {tagger.name} ({_TAGGER_NOTES.get(tagger.name, 'your lexicon')})")
     print(f"{cv}\nkept: {', '.join(cv.names)}\n→ {out/'encoding.safetensors'}, {out/'vocab.csv'}")
     return cv
 
-def _images_of(out:Path):
-    mp = out/'captions.meta.json'
-    if not mp.exists(): raise FileNotFoundError(f"No {mp}: run `clip-explain explainr caption --out {out}` first")
-    return images_from_spec(json.loads(mp.read_text())['images'])
-
 def _step_train(args, clip):
-    out = Path(args.out)
+    out = Path(args.out); shapes = _is_shapes(out)
     if args.config: cfg = load_config(args.config)
     elif (out/'config.yaml').exists(): cfg = load_config(out/'config.yaml')
-    else: cfg = explainr_config('shapes' if clip.info.pretrained == 'bundled' else 'paper')
+    else: cfg = explainr_config('shapes' if shapes else 'paper')
     if args.epochs: cfg['training']['epochs'] = args.epochs
-    cfg['training']['batch_size'] = min(cfg['training']['batch_size'], args.max_batch) if args.max_batch else cfg['training']['batch_size']
-    save_config(cfg, out/'config.yaml')
+    if args.val: cfg['loss']['val']['classnames'] = None if args.val == 'captions' else args.val
+    for kv in args.set or []:
+        k, eq, v = kv.partition('=')
+        if not eq: raise UserError(f"--set takes KEY=VALUE pairs (e.g. optimizer.lr=0.01), got {kv!r}")
+        import yaml; _set(cfg, k.strip(), yaml.safe_load(v))
     caps, cv = load_captions(out/'captions.json'), load_concepts(out/'encoding.safetensors')
-    images = _images_of(out)
-    data = prepare_data(clip, images, caps, cv, cfg['dataset']['views'], cfg['dataset']['flip'], cfg['seed'], root=args.cache, progress_bar=True)
-    res = train_surrogate(data, cfg, val_classifier(clip, cfg), out/'ckpts', model_key(clip), progress_bar=True)
+    data = prepare_data(clip, _images_of(out, args), caps, cv, cfg['dataset']['views'], cfg['dataset']['flip'], cfg['seed'],
+                        root=args.cache, bs=args.bs, skip_bad=args.skip_bad)
+    _record_skipped(out, 'train', data.skipped)
+    B = min(cfg['training']['batch_size'], args.max_batch or len(data), len(data))
+    if B != cfg['training']['batch_size']:
+        print(f"batch size {cfg['training']['batch_size']} → {B} ({len(data)} images)"); cfg['training']['batch_size'] = B
+    save_config(cfg, out/'config.yaml')
+    res = train_surrogate(data, cfg, val_classifier(clip, cfg), out/'ckpts', model_key(clip), device=clip.device)
     import matplotlib.pyplot as plt
     plot_training(res); plt.savefig(out/'loss.png', dpi=100, bbox_inches='tight'); plt.close('all')
     print(f"{res}\n→ {res.path}, {out/'loss.png'}")
     return res
 
+def _score_table(sur:ConceptSurrogate, cv:ConceptVectors, path:Path, k:int, bs:int=1024)->Path:
+    "`concept_scores.csv`: the top-`k` concepts of every image (id, rank, concept, pos, score), computed in blocks."
+    with open(path, 'w', newline='') as f:
+        w = csv.writer(f); w.writerow(['id', 'rank', 'lemma', 'pos', 'score'])
+        for ch in chunks(range(len(cv)), bs):
+            cs = concept_scores(sur, cv, list(ch))
+            for j, i in enumerate(cs.ids):
+                for r, (c, v) in enumerate(cs.top(j, k)): w.writerow([i, r + 1, c.lemma, c.pos, f"{v:.6g}"])
+    return path
+
 def _step_explain(args, clip):
-    out = Path(args.out); cv = load_concepts(out/'encoding.safetensors')
-    sur = load_surrogate(out/'ckpts'/'best.safetensors', model=clip, concepts=cv)
-    if not 0 <= args.index < len(cv): raise IndexError(f"--index must be in 0…{len(cv) - 1}")
-    cs = concept_scores(sur, cv, [args.index])
-    print(f"image {cv.ids[args.index]} (Σ v = {float(cs.scores[0].sum()):.6f}):")
+    out = Path(args.out); cv = load_concepts(out/'encoding.safetensors'); ck = out/'ckpts'/'best.safetensors'
+    skipped = set(read_surrogate_meta(ck).get('skipped') or [])
+    if skipped: cv = cv.subset([i for i, k in enumerate(cv.ids) if k not in skipped])   # the rows the surrogate was trained on
+    sur = load_surrogate(ck, model=clip, concepts=cv)
+    table = _score_table(sur, cv, out/'concept_scores.csv', args.k)
+    if args.id is not None:
+        if args.id not in cv.ids: raise UserError(f"--id {args.id!r} is not an explained image (ids look like {cv.ids[0]!r})")
+        i = cv.ids.index(args.id)
+    elif not 0 <= args.index < len(cv): raise UserError(f"--index must be in 0…{len(cv) - 1}")
+    else: i = args.index
+    iid = cv.ids[i]; cs = concept_scores(sur, cv, [i])
+    print(f"image {iid} (Σ v = {float(cs.scores[0].sum()):.6f}):")
     for c, v in cs.top(0, args.k): print(f"  {str(c):24} {v:+.3f}")
-    images = _images_of(out); caps = load_captions(out/'captions.json')
+    caps = load_captions(out/'captions.json')
+    img = select_images(_images_of(out, args), [iid])[0]
     import matplotlib.pyplot as plt
-    texts = world_vocabulary() if clip.info.pretrained == 'bundled' else caps[cv.ids[args.index]][:1]
-    T = clip.encode_texts(texts); j = int((clip.encode_images([images[args.index]]) @ T.T).argmax())
-    fig = explain_view(sur, cv, args.index, images[args.index], T, texts, j, args.k, caps[cv.ids[args.index]])
-    fig.savefig(out/f'explain_{args.index}.png', dpi=100, bbox_inches='tight'); plt.close(fig)
-    print(f"→ {out/f'explain_{args.index}.png'}")
+    texts = world_vocabulary() if _is_shapes(out) else list(dict.fromkeys(caps[k][0] for k in cv.ids[:256]))
+    if iid in caps and caps[iid][0] not in texts: texts.append(caps[iid][0])
+    T = clip.encode_texts(texts); j = int((clip.encode_images([img]) @ T.T).argmax())
+    fig = explain_view(sur, cv, i, img, T, texts, j, args.k, caps.get(iid))
+    (out/'explain').mkdir(exist_ok=True); png = out/'explain'/_file_name(iid)
+    fig.savefig(png, dpi=100, bbox_inches='tight'); plt.close(fig)
+    ip = out/'explain'/'index.json'; index = json.loads(ip.read_text()) if ip.exists() else {}
+    index[iid] = png.name; ip.write_text(json.dumps(index, indent=1))
+    print(f"→ {png} (index: {ip}); top-{args.k} concepts of all {len(cv)} images → {table}")
     return cs
 
 _STEPS = dict(caption=_step_caption, concepts=_step_concepts, train=_step_train, explain=_step_explain)
@@ -1245,19 +1547,34 @@ def cmd_explainr(args):
     clip = _clip_from(args) if args.step in ('train', 'explain') else None
     return _STEPS[args.step](args, clip)
 def _explainr_args(p):
-    p.add_argument('step', choices=list(_STEPS)); p.add_argument('--out', default='explainr_out', help='working folder')
-    p.add_argument('--images', default=None, help='image folder (default: the shapes world)')
-    p.add_argument('--n', type=int, default=1000); p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--captioner', default='shapes', help="'shapes' or 'hf:<model id>'"); p.add_argument('--n-captions', type=int, default=10)
+    p.add_argument('step', choices=list(_STEPS)); p.add_argument('--out', default='explainr_out', help='working folder (each step reads what the previous one wrote)')
+    p.add_argument('--images', default=None, help='image folder: every image under it is used (default: the shapes world); '
+                   'train/explain read the folder recorded by caption unless this is given')
+    p.add_argument('--captions', default=None, help='caption: import your own captions instead of running a captioner: a JSON '
+                   '{relative path: [captions]} or a COCO captions file (needs --images)')
+    p.add_argument('--drop-uncaptioned', action='store_true', help='caption --captions: leave images without captions out '
+                   'instead of stopping (--skip-bad does it too, and lists them in skipped.json)')
+    p.add_argument('--n', type=int, default=1000, help='number of shapes-world scenes (the shapes world only; ignored with --images)')
+    p.add_argument('--seed', type=int, default=0, help='shapes-world and captioner seed')
+    p.add_argument('--captioner', default='shapes', help="'shapes' (the shapes world only) or 'hf:<model id or folder>'")
+    p.add_argument('--n-captions', type=int, default=10)
     p.add_argument('--noise', type=float, default=0.05); p.add_argument('--paraphrase', type=float, default=0.1)
-    p.add_argument('--temperature', type=float, default=1.0); p.add_argument('--bs', type=int, default=32)
+    p.add_argument('--temperature', type=float, default=1.0)
+    p.add_argument('--bs', type=int, default=32, help='images per captioning / embedding batch')
     p.add_argument('--min-count', type=int, default=3); p.add_argument('--max-frac', type=float, default=None, help='default: 0.8 on the shapes world, 0.1 (the paper) otherwise')
     p.add_argument('--encoding', default='average', choices=['average', 'union'])
-    p.add_argument('--lexicon', default='shapes', choices=['shapes', 'lemminflect'])
+    p.add_argument('--lexicon', default=None, choices=TAGGERS, help="concept tagger (default: 'shapes' on the shapes world, "
+                   "else 'auto': lemminflect if installed, else English suffix rules with wordfreq)")
     p.add_argument('--config', default=None); p.add_argument('--epochs', type=int, default=None)
-    p.add_argument('--max-batch', type=int, default=None, help='cap the batch size (small image sets)')
+    p.add_argument('--val', default=None, help="train: validation classes: 'imagenet', 'shapes', 'captions' (first-caption "
+                   "agreement, no classifier) or a file of class names (default: the config's)")
+    p.add_argument('--set', nargs='+', default=None, metavar='KEY=VALUE', help='train: override config entries by dotted key, '
+                   'e.g. --set optimizer.lr=0.1 training.val_freq=5')
+    p.add_argument('--max-batch', type=int, default=None, help='cap the training batch size (it is also capped at the number of images)')
     p.add_argument('--cache', default=None, help='cache folder for text embeddings')
-    p.add_argument('--index', type=int, default=0); p.add_argument('--k', type=int, default=10)
+    p.add_argument('--index', type=int, default=0, help='explain: the image to draw, by position')
+    p.add_argument('--id', default=None, help='explain: the image to draw, by id (its relative path)')
+    p.add_argument('--k', type=int, default=10, help='explain: concepts per image')
 cmd_explainr.add_args = _explainr_args
 
 @tour_section(70, 'EXPLAIN-R: a concept surrogate')

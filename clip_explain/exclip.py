@@ -715,7 +715,7 @@ def exclip_dense(
     pairs = da[:, None]*(Ja.T @ Jb)*db[None, :]/(fa.norm()*gb.norm())
     St, Si = ids.shape[1], clip.vision.n_tokens
     A = pairs.reshape(St, -1, Si, pairs.shape[1]//Si).sum((1, 3))
-    return A[:int(tt.pool(ids)[0]) + 1].detach()
+    return A[:int(tt.pool(ids)[0]) + 1].detach().cpu()
 
 # %% ../nbs/06_exclip.ipynb #6890853c
 @patch

@@ -89,6 +89,8 @@ class TargetModel:
         self.normalize, self.geometry = normalize, geometry
         self.device = str(device or _device_of(module))
         self.module.to(self.device)
+        p = next(iter(self.module.parameters()), None)
+        self.dtype = p.dtype if p is not None and p.is_floating_point() else torch.float32   # inputs follow (fp16/bf16 models)
         self.net = FeatureNet(self.module, layer)
         if isinstance(cam_layers, str): cam_layers = [cam_layers]
         if not cam_layers: raise UserError("Give at least one Grad-CAM layer (cam_layers)")
@@ -101,8 +103,8 @@ class TargetModel:
         im = to_pil(img)
         return self.geometry(im) if self.geometry is not None else im
     def tensor(self, images)->torch.Tensor:
-        "A normalised batch `[B, 3, H, W]` on the model's device, from a list of images, paths or dataset items."
-        return torch.stack([self.normalize(self.view(i)) for i in images]).to(self.device)
+        "A normalised batch `[B, 3, H, W]` on the model's device (and in its dtype), from a list of images, paths or dataset items."
+        return torch.stack([self.normalize(self.view(i)) for i in images]).to(self.device, self.dtype)
     @property
     def dim(self)->int:
         "The number of features at `layer` (one forward of a grey image)."

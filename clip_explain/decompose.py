@@ -71,6 +71,7 @@ def resid_terms(
     spatial:bool=False,              # keep the source-token axis of the head pieces?
     layers:Sequence[int]|None=None,  # layers whose head pieces are kept (default: all)
     ln_mode:str|None=None,           # None: raw terms; 'split'/'centre': mapped through `ln_post_map` (a Decomposition's fields)
+    sum_heads:bool=False,            # sum the head pieces over heads (`heads` `[B, L', (T,) d]`: 1/H of the memory, for token maps)
 )->dict:                             # fp32 terms `[B, …, d]`, with `resid` (the `ln_post` input), `emb`, `n_tokens`
     "The CLS row entering `ln_post` as a sum of direct terms, from one hooked forward pass."
     v = clip.vision; L = v.n_layers; keep = _head_layers(layers, L)
@@ -109,11 +110,12 @@ def resid_terms(
             if b.ls_2 is not None: m = b.ls_2(m).float()
             attn.append(f(at, 1.)); mlps.append(f(m, 1.)); cls.append(f(tok0, 1/T))
             if l in keep:                                 # head terms written in place: no stacking copy at the end
+                if sum_heads: hterm = hterm.sum(-2)
                 if buf is None: buf = hterm.new_empty((hterm.shape[0], len(keep)) + hterm.shape[1:])
                 buf[:, keep.index(l)] = hterm
             del hterm
     x0 = f(c['resid_pre.0'][:, 0].float(), 1.); B, d = x0.shape
-    hs = buf if buf is not None else x0.new_zeros((B, 0) + ((T,) if spatial else ()) + (H, d))
+    hs = buf if buf is not None else x0.new_zeros((B, 0) + ((T,) if spatial else ()) + (() if sum_heads else (H,)) + (d,))
     out = dict(embed=x0, attn=torch.stack(attn, 1), mlps=torch.stack(mlps, 1), heads=hs, cls=torch.stack(cls, 1))
     if ln_mode is None: return dict(out, resid=resid, emb=e, n_tokens=T)
     return dict(out, embedding=F.normalize(e, dim=-1), norm=e.norm(dim=-1))
@@ -535,8 +537,8 @@ def _segment_batches(clip:ClipModel, ims:Images, classifier:torch.Tensor, method
     for idx, ids, b in ims.batches(bs, 'segment', show):
         x = clip.pixels(b)
         if method == 'decomposition':
-            t = resid_terms(clip, x, spatial=True, ln_mode='split')
-            tok = t['heads'].sum((1, 3))[:, 1:]                                  # [B, T-1, d] per-patch direct contributions
+            t = resid_terms(clip, x, spatial=True, ln_mode='split', sum_heads=True)   # [B, L, T, d]: heads summed as they come
+            tok = t['heads'].sum(1)[:, 1:]                                       # [B, T-1, d] per-patch direct contributions
             pred = (t['embedding'] @ W).argmax(1)
         else:
             L = v.n_layers

@@ -1458,7 +1458,8 @@ def _step_caption(args, clip):
                                         "(--captions FILE) or use a transformers captioner (--captioner hf:<model id or folder>)")
         cap = ShapesCaptioner(args.n_captions, args.noise, args.paraphrase, seed=args.seed)
     elif args.captioner.startswith('hf:') and len(args.captioner) > 3:
-        cap = HFCaptioner(args.captioner[3:], n=args.n_captions, temperature=args.temperature, device=args.device)
+        cap = HFCaptioner(args.captioner[3:], n=args.n_captions, temperature=args.temperature, max_new_tokens=args.max_new_tokens,
+                          device=args.device)
     else: raise UserError(f"Unknown captioner {args.captioner!r}: 'shapes' (the shapes world) or 'hf:<model id or folder>'")
     images = as_images(args.images if args.images else ShapesWorld(args.n, seed=args.seed), skip_bad=args.skip_bad)
     caps = caption_images(cap, images, out/'captions.json', bs=args.bs, skip_bad=args.skip_bad)
@@ -1493,7 +1494,10 @@ def _step_train(args, clip):
     _record_skipped(out, 'train', data.skipped)
     B = min(cfg['training']['batch_size'], args.max_batch or len(data), len(data))
     if B != cfg['training']['batch_size']:
-        print(f"batch size {cfg['training']['batch_size']} → {B} ({len(data)} images)"); cfg['training']['batch_size'] = B
+        o = cfg['optimizer']; lr = o['lr']*(cfg['loss']['train'].get('temp_student', 1.)*B/256 if o.get('scale_lr', True) else 1.)
+        print(f"batch size {cfg['training']['batch_size']} → {B} ({len(data)} images); learning rate {lr:.2g} (lr × τ × B/256"
+              f"{'; small for a small folder: raise it with --set optimizer.lr=…' if lr < 1e-4 else ''})")
+        cfg['training']['batch_size'] = B
     save_config(cfg, out/'config.yaml')
     res = train_surrogate(data, cfg, val_classifier(clip, cfg), out/'ckpts', model_key(clip), device=clip.device)
     import matplotlib.pyplot as plt
@@ -1560,6 +1564,7 @@ def _explainr_args(p):
     p.add_argument('--n-captions', type=int, default=10)
     p.add_argument('--noise', type=float, default=0.05); p.add_argument('--paraphrase', type=float, default=0.1)
     p.add_argument('--temperature', type=float, default=1.0)
+    p.add_argument('--max-new-tokens', type=int, default=100, help='hf captioner: tokens per caption (the paper: 100)')
     p.add_argument('--bs', type=int, default=32, help='images per captioning / embedding batch')
     p.add_argument('--min-count', type=int, default=3); p.add_argument('--max-frac', type=float, default=None, help='default: 0.8 on the shapes world, 0.1 (the paper) otherwise')
     p.add_argument('--encoding', default='average', choices=['average', 'union'])

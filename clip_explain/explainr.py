@@ -253,9 +253,9 @@ def caption_images(
 )->dict:                           # `{id: [captions]}` for every image read
     "Caption `images` (cached in `path` when given) and return `{id: [captions]}`."
     ims = as_images(images, skip_bad=skip_bad) if ids is None else Images(images, skip_bad=skip_bad, ids=ids)
-    ids = list(ims.ids)
-    meta = dict(captioner=captioner.config, images=dataset_spec(ims), n=len(ids), ids_hash=_ids_hash(ids))
-    if path is not None and Path(path).exists():
+    ids = None if ims.kind == 'iterable' else list(ims.ids)              # a one-pass stream: ids known once read
+    meta = dict(captioner=captioner.config, images=dataset_spec(ims), n=len(ids), ids_hash=_ids_hash(ids)) if ids is not None else None
+    if path is not None and Path(path).exists() and ids is not None:
         mp = Path(path).with_suffix('.meta.json')
         old = json.loads(mp.read_text()) if mp.exists() else None
         if old is not None and {k: old.get(k) for k in ('captioner', 'ids_hash')} != {k: meta[k] for k in ('captioner', 'ids_hash')}:
@@ -265,6 +265,9 @@ def caption_images(
         return load_captions(path, [i for i in ids if i not in skipped])
     caps = captioner(ims, bs=bs, progress_bar=progress_bar)
     skipped = dict(ims.skipped)
+    if ids is None:
+        ids = list(caps) + list(skipped)
+        meta = dict(captioner=captioner.config, images=dataset_spec(ims), n=len(ids), ids_hash=_ids_hash(ids))
     if path is not None:
         save_captions(caps, path, dict(meta, skipped=skipped, n_captioned=len(caps), created=datetime.datetime.now().isoformat(timespec='seconds')))
     return check_captions(caps, [i for i in ids if i not in skipped])

@@ -409,7 +409,7 @@ def decompose_dataset(
     layers:Sequence[int]|None=None,  # layers whose head pieces are kept (default: all; e.g. [-4, -3, -2, -1] saves memory)
     bs:int=32,                       # images per forward pass
     shard_size:int=512,              # images per cache shard
-    progress_bar:bool|None=None,     # progress bar over shards
+    progress_bar:bool|None=None,     # progress bar over images (default: for ≥ 256 images)
     skip_bad:bool=False,             # skip unreadable images with a warning (their ids and reasons go to `skipped`)
 )->Decomposition:
     "Decompose a whole dataset, shard by shard, through a resumable cache."
@@ -425,14 +425,21 @@ def decompose_dataset(
     data = dataset_id(ims)
     cfg = dict(kind='decomposition', model=model_key(clip), spatial=spatial, ln_mode=ln_mode, head_layers=list(keep),
                fields=list(_FIELDS) + ['bad'], data=data, version=clip_explain.__version__)
+    from tqdm.auto import tqdm
+    bar = tqdm(total=n, desc='decompose', mininterval=1, disable=not (progress_bar if progress_bar is not None else n >= 256))
     def run(idx):
-        sub = _lazy_subset(ims, idx); rows = None
+        sub = _lazy_subset(ims, idx); rows = None; done = 0
         for j, _, t in _terms(clip, sub, keep, spatial, ln_mode, bs, False):
             if rows is None: rows = {f: t[f].new_zeros((len(idx),) + t[f].shape[1:]) for f in _FIELDS}
             for f in _FIELDS: rows[f][j] = t[f]
+            bar.update(len(j)); done += len(j)
+        bar.update(len(idx) - done)
         if rows is None: rows = {f: torch.zeros((len(idx),) + s) for f, s in _field_shapes(clip, keep, spatial).items()}
         return dict(rows, bad=np.array([sub.skipped.get(i, '') for i in sub.ids]))   # '' = read; else why not
-    out = cached_map(run, list(range(n)), root, cfg, 'decompose', shard_size, progress_bar)
+    try:
+        out = cached_map(run, list(range(n)), root, cfg, 'decompose', shard_size, False)
+        bar.update(n - bar.n)                                          # shards read back from the cache
+    finally: bar.close()
     bad = np.asarray(out['bad']); ok = bad == ''
     skipped = {ims.ids[i]: str(bad[i]) for i in np.flatnonzero(~ok)}
     if skipped and not skip_bad:                                       # recorded in the cache by an earlier skip_bad run

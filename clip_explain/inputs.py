@@ -310,7 +310,13 @@ def batches(self:Images,
         bar.close()
         if pool: pool.shutdown()
 
-# %% ../nbs/00c_inputs.ipynb #b5d0acb5
+# %% ../nbs/00c_inputs.ipynb #7bb83700
+class _Subset:
+    "A lazy view of `source` at `idx` (nothing is read until an item is asked for)."
+    def __init__(self, source, idx): self.source, self.idx = source, idx
+    def __len__(self): return len(self.idx)
+    def __getitem__(self, i): return self.source[self.idx[i]]
+
 @patch
 def provenance(self:Images)->dict:
     "What was read: the kind of source, its root, how many images, and the skipped ones with their reasons."
@@ -322,8 +328,9 @@ def subset(self:Images, idx:Sequence[int])->Images:
     "The images at `idx` (ids kept), e.g. the ones a first pass could read."
     if self.kind == 'iterable': raise TypeError("an iterable image source cannot be subset")
     idx = [int(i) for i in idx]
-    src = self.source[idx] if self.kind == 'tensor' else [self.source[i] for i in idx]
-    out = Images(src, skip_bad=self.skip_bad, ids=[self.ids[i] for i in idx], workers=self.workers); out.root = self.root
+    src = self.source[idx] if self.kind == 'tensor' else _Subset(self.source, idx)
+    out = Images(src, skip_bad=self.skip_bad, ids=[self.ids[i] for i in idx], workers=self.workers)
+    out.root, out.kind = self.root, self.kind if self.kind == 'tensor' else 'sequence'
     return out
 
 # %% ../nbs/00c_inputs.ipynb #fd4c2122

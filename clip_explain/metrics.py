@@ -10,6 +10,7 @@ from typing import Sequence
 import numpy as np
 import torch, torch.nn.functional as F
 from PIL import Image
+from .inputs import UserError, open_image
 
 # %% auto #0
 __all__ = ['upsample_map', 'normalize_map', 'SegmentationMeter', 'pointing_game', 'group_accuracy', 'ImageNetSeg',
@@ -85,8 +86,9 @@ class ImageNetSeg:
         import h5py
         self.path = Path(path).expanduser()
         if not self.path.exists(): raise FileNotFoundError(f"ImageNet-Segmentation file not found: {self.path}")
-        self.f = h5py.File(self.path, 'r')
-        if 'value' not in self.f or 'img' not in self.f['value']: raise ValueError(f"{self.path} is not gtsegs_ijcv.mat (no /value/img)")
+        try: self.f = h5py.File(self.path, 'r')
+        except OSError as e: raise UserError(f"{self.path} is not gtsegs_ijcv.mat (not an HDF5 .mat file: {e})") from None
+        if 'value' not in self.f or 'img' not in self.f['value']: raise UserError(f"{self.path} is not gtsegs_ijcv.mat (no /value/img)")
         self.n = self.f['value/img'].shape[0]
     def __len__(self): return self.n
     def __getitem__(self, i:int):
@@ -120,14 +122,14 @@ class Waterbirds:
         self.root = Path(root).expanduser()
         meta = self.root/'metadata.csv'
         if not meta.exists(): raise FileNotFoundError(f"No metadata.csv in {self.root} (expected the Waterbirds folder layout)")
-        if split not in self.SPLITS: raise ValueError(f"split must be one of {list(self.SPLITS)}")
+        if split not in self.SPLITS: raise UserError(f"split must be one of {list(self.SPLITS)}")
         with open(meta, newline='') as f:
             rows = [r for r in csv.DictReader(f) if int(r['split']) == self.SPLITS[split]]
-        if not rows: raise ValueError(f"No {split} rows in {meta}")
+        if not rows: raise UserError(f"No {split} rows in {meta}")
         self.files = [self.root/r['img_filename'] for r in rows]
         self.y = np.array([int(r['y']) for r in rows]); self.place = np.array([int(r['place']) for r in rows])
     def __len__(self): return len(self.files)
-    def __getitem__(self, i): return Image.open(self.files[i]).convert('RGB'), int(self.y[i]), int(self.place[i])
+    def __getitem__(self, i): return open_image(self.files[i]), int(self.y[i]), int(self.place[i])
     @property
     def groups(self)->list: return list(zip(self.y.tolist(), self.place.tolist()))
     def images(self)->list: return [self[i][0] for i in range(len(self))]

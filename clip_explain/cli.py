@@ -158,6 +158,8 @@ def _one_line(e:BaseException)->str:
 # %% ../nbs/90_cli.ipynb #c1a0e003
 def main(argv:list|None=None)->int:
     "Entry point of the `clip-explain` console script: 0 on success, 2 and one line for a user's mistake, 1 and the traceback for our bugs."
+    import warnings
+    warnings.formatwarning = lambda message, category, *a, **k: f"clip-explain: warning: {message}\n"   # one line, no source
     try: run(argv)
     except KeyboardInterrupt: print("clip-explain: interrupted", file=sys.stderr); return 130
     except _user_errors() as e:

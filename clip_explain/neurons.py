@@ -352,6 +352,8 @@ def _source_key(ims:Images)->dict:
     if hasattr(src, 'paths'): return dataset_id(src)                           # an ImageFolder: its paths
     if ims.kind in ('folder', 'files'): return dataset_id([str(x) for x in src]) # the same key as the ImageFolder of that folder
     if ims.kind == 'tensor': return dataset_id(src)
+    fp = getattr(src, '_fingerprint', None)                                   # a Hugging Face dataset: its own fingerprint
+    if isinstance(fp, str): return dict(n=len(ims), hf_fingerprint=fp)
     h = hashlib.sha256()                                                       # anything else: the decoded pixels
     for i in range(len(ims)):
         try: h.update(np.asarray(ims[i]).tobytes())
@@ -1094,6 +1096,13 @@ def _mask_for(root:Path, image_id:str)->Path|None:
 def _dump(path:Path, obj)->Path:
     path.write_text(json.dumps(obj, indent=1, default=str), encoding='utf-8'); return path
 
+def _imagenet_seg(path):
+    "ImageNet-Segmentation's `.mat` file (images and masks); a file that is not one is a user error."
+    from clip_explain.metrics import ImageNetSeg
+    try: return ImageNetSeg(path)
+    except FileNotFoundError: raise
+    except (ValueError, OSError) as e: raise UserError(f"Not an ImageNet-Segmentation .mat file: {path} ({e})") from None
+
 # %% ../nbs/05_neurons.ipynb #c0de0503
 @cli_command('neurons', 'second-order effects of neurons: PCs, text decompositions, top images, ablation table, segmentation, concepts')
 def cmd_neurons(args)->dict:
@@ -1105,11 +1114,25 @@ def cmd_neurons(args)->dict:
         raise UserError("--n sets the number of shapes-world scenes; with --images every image is used (there is no cap)")
     clip = _clip_from(args); v = clip.vision; layer = check_layer(v, args.layer)
     bundled = clip.info.pretrained == 'bundled'; bs, sb = args.bs, args.skip_bad
-    if bs < 1: raise UserError(f"--bs must be >= 1, got {bs}")
+    for k in ('bs', 'm', 'top_k', 'n_top_images', 'top_neurons', 'n_words', 'bank_size', 'n_val'):
+        if getattr(args, k) < 1: raise UserError(f"--{k.replace('_', '-')} must be >= 1, got {getattr(args, k)}")
+    # every input is checked before the long work starts
     bank = _read_bank(args.bank) if args.bank else (shapes_word_pool() if bundled else word_bank(args.bank_size))
     templates = _templates(args.templates, bundled)
     images = as_images(args.images, skip_bad=sb) if args.images else ShapesWorld(args.n or 1000, seed=args.seed)
-    lab = _labelled(args.ablation, sb) if args.ablation else None                # checked before the long work starts
+    lab = _labelled(args.ablation, sb) if args.ablation else None
+    ab_names = _class_names(args.classes, lab[2]) if lab else None
+    if args.segment:
+        mat = _imagenet_seg(args.segment) if str(args.segment).lower().endswith('.mat') else None
+        seg = as_images(args.segment, skip_bad=sb) if mat is None else Images(mat, skip_bad=sb, ids=[f'imagenet-seg/{i:05d}' for i in range(len(mat))])
+        if mat is not None and args.masks: raise UserError("--masks: an ImageNet-Segmentation .mat file holds its own masks")
+        folders = lab[2] if lab else _folder_classes(args.images) if args.images else None
+        seg_names = (world_vocabulary() if bundled and not (args.images or args.classes or lab) else _class_names(args.classes, folders))
+        seg_layers = sorted({check_layer(v, l) for l in (args.seg_layers or [layer])})
+        masks = Path(args.masks).expanduser() if args.masks else None
+        if masks is not None and not masks.is_dir(): raise UserError(f"Mask folder not found: {masks}")
+    elif args.masks or args.seg_layers: raise UserError("--masks and --seg-layers go with --segment DIR")
+    ci = as_images(args.concepts, skip_bad=sb) if args.concepts else None
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True); res = dict(out=out)
     # effects, PCs, texts and top images: every image
     eff = neuron_effects(clip, images, layer, bs=bs, root=args.cache, progress_bar=True, skip_bad=sb)
@@ -1133,7 +1156,7 @@ def cmd_neurons(args)->dict:
     ab = None
     if lab is not None:
         val, label_of, folders = lab
-        W = cached_classifier(clip, _class_names(args.classes, folders), templates, root=args.cache)
+        W = cached_classifier(clip, ab_names, templates, root=args.cache)
         va = neuron_effects(clip, val, layer, bs=bs, root=args.cache, progress_bar=True, skip_bad=sb)
         ind = None if args.no_indirect else mean_replaced(
             clip, val, layer, mean_activations(clip, images, layer, bs=bs, progress_bar=True, skip_bad=sb), bs=bs, skip_bad=sb, progress_bar=True)
@@ -1152,37 +1175,35 @@ def cmd_neurons(args)->dict:
         res['ablation'] = ab
     # segmentation: the predicted class's neurons on every image of --segment
     if args.segment:
-        folders = lab[2] if lab else _folder_classes(args.images) if args.images else None
-        names = world_vocabulary() if (bundled and not args.images and not args.classes and not lab) else _class_names(args.classes, folders)
-        W = cached_classifier(clip, names, templates, root=args.cache)
+        names = seg_names; W = cached_classifier(clip, names, templates, root=args.cache)
         pcs_by_layer = {layer: pcs}
-        for l in sorted({check_layer(v, l) for l in (args.seg_layers or [layer])} - {layer}):
+        for l in [l for l in seg_layers if l != layer]:
             e_l = neuron_effects(clip, images, l, bs=bs, root=args.cache, progress_bar=True, skip_bad=sb)
             pcs_by_layer[l] = neuron_pcs(e_l, top_k=min(args.top_k, e_l.n))
         cn = class_neurons(pcs_by_layer, W, top=args.top_neurons)
-        seg_dir = out/'segmentation'; seg_dir.mkdir(exist_ok=True); seg = as_images(args.segment, skip_bad=sb)
-        masks = Path(args.masks).expanduser() if args.masks else None
-        if masks is not None and not masks.is_dir(): raise UserError(f"Mask folder not found: {masks}")
+        seg_dir = out/'segmentation'; seg_dir.mkdir(exist_ok=True)
         meter, index, missing = SegmentationMeter(0.5), {}, []
-        for _, ids, maps, preds in iter_neuron_segmentation_maps(clip, seg, W, cn, bs=bs, progress_bar=True, images_out=seg):
-            for i, m, p in zip(ids, maps, preds.tolist()):
+        for pos, ids, maps, preds in iter_neuron_segmentation_maps(clip, seg, W, cn, bs=bs, progress_bar=True, images_out=seg):
+            for q, i, m, p in zip(pos, ids, maps, preds.tolist()):
                 name = _file_name(i, '.png'); Image.fromarray((m.numpy()*255).round().astype(np.uint8)).save(seg_dir/name)
                 index[i] = dict(map=f'segmentation/{name}', predicted=names[p])
-                if masks is not None:
+                if mat is not None: gt = Image.fromarray(mat[q][1].astype(np.uint8)*255)     # masks stretched, as the reference does
+                elif masks is not None:
                     mp = _mask_for(masks, i)
                     if mp is None: missing.append(i); continue
-                    gt = np.asarray(Image.open(mp).convert('L').resize(tuple(m.shape[::-1]), Image.NEAREST)) > 0
-                    meter.update(m, gt); index[i]['mask'] = str(mp)
+                    gt = Image.open(mp).convert('L'); index[i]['mask'] = str(mp)
+                else: continue
+                meter.update(m, np.asarray(gt.resize(tuple(m.shape[::-1]), Image.NEAREST)) > 0)
         if not index: raise UserError("No readable images to segment")
         summary = dict(layers=sorted(pcs_by_layer), top_neurons=args.top_neurons, size=v.image_size, n=len(index),
                        skipped=dict(seg.skipped), images=index)
-        if masks is not None:
+        if masks is not None or mat is not None:
             if not meter.n: raise UserError(f"No mask under {masks} matches an image of {args.segment} (same relative path, any image extension)")
             summary['metrics'] = meter.result(); summary['no_mask'] = missing; print('segmentation:', summary['metrics'])
         files.append(_dump(seg_dir/'index.json', summary)); res['segmentation'] = summary
     # concepts: the words of each image's active neurons
     if args.concepts:
-        con_dir = out/'concepts'; con_dir.mkdir(exist_ok=True); ci = as_images(args.concepts, skip_bad=sb); index = {}
+        con_dir = out/'concepts'; con_dir.mkdir(exist_ok=True); index = {}
         for idx, ids, batch in ci.batches(bs, desc='concepts', progress=True):
             f = neuron_factors(clip, batch, layer)
             for j, (i, im) in enumerate(zip(ids, batch)):
@@ -1215,7 +1236,7 @@ def _neurons_args(p):
     p.add_argument('--classes', default=None, help="class names: 'imagenet', a text file (one per line, in sorted sub-folder order) or a JSON {sub-folder: name} (default: the sub-folder names)")
     p.add_argument('--templates', default=None, help="prompt templates: 'imagenet' (CLIP's 80), 'simple', a text file, or one template with {} (default: imagenet; '{}' for the bundled model)")
     p.add_argument('--no-indirect', action='store_true', help='leave out the indirect-effect row of the ablation table (saves two passes)')
-    p.add_argument('--segment', default=None, metavar='DIR', help='images to segment with the predicted class\'s neurons (one map per image, named after it)')
+    p.add_argument('--segment', default=None, metavar='PATH', help="images to segment with the predicted class's neurons (one map per image, named after it), or ImageNet-Segmentation's gtsegs_ijcv.mat (scored against its masks)")
     p.add_argument('--seg-layers', type=int, nargs='+', default=None, help='MLP layers whose neurons segment (default: --layer; the paper: 8 9 10)')
     p.add_argument('--top-neurons', type=int, default=200, help='neurons per class for segmentation')
     p.add_argument('--masks', default=None, metavar='DIR', help='ground-truth masks for --segment (same relative paths, non-zero = object): pixel accuracy, mIoU, mAP')

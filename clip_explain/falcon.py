@@ -810,7 +810,8 @@ class FalconResult:
         return '\n'.join(lines)
     def __repr__(self):
         s = self.stats
-        head = (f"FALCON on {s['n_images']} images, {s['dim']} features (threshold {s['threshold']:.3f}): {s['n_high']} images with high "
+        skip = f" ({s['n_skipped']} unreadable skipped)" if s.get('n_skipped') else ''
+        head = (f"FALCON on {s['n_images']} images{skip}, {s['dim']} features (threshold {s['threshold']:.3f}): {s['n_high']} images with high "
                 f"features, {s['n_groups']} groups of ≥ {self.config['min_size']}, {s['n_interpretable']} interpretable (score > {self.config['int_thr']}"
                 + (f"; random image pairs: {s['baseline']:.3f})" if 'baseline' in s else ')'))
         return head + '\n' + (self.table() if self.groups else self.message)

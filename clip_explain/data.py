@@ -315,7 +315,7 @@ def sample_photos()->dict:
     return out
 
 # %% ../nbs/01_data.ipynb #2f702622
-from .inputs import IMAGE_EXTS, ImageFolder
+from .inputs import IMAGE_EXTS, ImageFolder, UserError
 _all_ = ['IMAGE_EXTS', 'ImageFolder']
 
 # %% ../nbs/01_data.ipynb #805d0f74
@@ -335,9 +335,10 @@ def read_text_bank(path:str|Path)->list:
     "Read a text bank: one text per line, no blanks, no `#` comments, no duplicates."
     p = Path(path).expanduser()
     if not p.exists(): raise FileNotFoundError(f"Text bank not found: {p}")
-    lines = [l.strip() for l in p.read_text(encoding='utf-8').splitlines()]
+    try: lines = [l.strip() for l in p.read_text(encoding='utf-8').splitlines()]
+    except (UnicodeDecodeError, IsADirectoryError) as e: raise UserError(f"Text bank {p} is not a UTF-8 text file ({type(e).__name__})") from None
     texts = list(dict.fromkeys(l for l in lines if l and not l.startswith('#')))
-    if not texts: raise ValueError(f"Text bank {p} is empty")
+    if not texts: raise UserError(f"Text bank {p} is empty")
     return texts
 
 def write_text_bank(texts:Sequence[str], path:str|Path)->Path:

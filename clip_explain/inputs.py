@@ -163,7 +163,7 @@ def _rel(p:Path, root:Path|None)->str:
     try: return p.relative_to(root).as_posix() if root else str(p)
     except ValueError: return str(p)
 
-# %% ../nbs/00c_inputs.ipynb #55d91cda
+# %% ../nbs/00c_inputs.ipynb #b207ebbf
 class Images:
     "Any image source seen one way: lazily decoded RGB images (or preprocessed tensors) with ids, read in batches."
     def __init__(self,
@@ -173,7 +173,10 @@ class Images:
                  workers:int=0,                 # threads decoding a batch in parallel (0: in the calling thread)
                 ):
         self.skip_bad, self.workers, self.skipped, self.root = skip_bad, workers, {}, None
-        if isinstance(source, Images): source = source.source
+        if isinstance(source, Images):                   # a view of another `Images`: same items, root and ids
+            self.source, self.kind, self.root = source.source, source.kind, source.root
+            self._ids = [str(i) for i in ids] if ids is not None else source._ids
+            return
         if isinstance(source, (str, Path)):
             p = Path(source).expanduser()
             if p.is_dir(): self.root, source, self.kind = p, list_images(p), 'folder'

@@ -240,10 +240,10 @@ def _sub(ids:list, sub:str)->list:
     "The ids of the images under `sub/`, relative to it."
     return [i[len(sub) + 1:] for i in ids if i.startswith(sub + '/')]
 
-def _args(cmd:str, W:World, src, out:Path)->list:
+def _args(cmd:str, W:World, src, out:Path, full_tour:bool=False)->list:
     t = W.texts
     if cmd == 'info': return ['info']
-    if cmd == 'tour': return ['tour', '--out', out] + ([] if SLOW else ['--only', 'model', 'world'])
+    if cmd == 'tour': return ['tour', '--out', out] + ([] if full_tour else ['--only', 'model', 'world'])   # full: ~1-2 min a model
     if cmd == 'decompose': return ['decompose', '--images', src, '--bs', 4, '--out', out/'decomposition.safetensors']
     if cmd == 'segment': return ['segment', '--images', src, '--bs', 4, '--classes', t['prompts'], '--out', out]
     if cmd == 'ablate': return ['ablate', '--images', src, '--bs', 4, '--templates', 'simple', '--out', out]
@@ -252,12 +252,15 @@ def _args(cmd:str, W:World, src, out:Path)->list:
                                  '--ablation', src, '--no-indirect', '--segment', src, '--top-neurons', 5,
                                  '--concepts', Path(src)/CONCEPTS_SUB, '--n-words', 3, '--out', out]
     if cmd == 'exclip': return ['exclip', '--images', src, '--caption', 'a photo of something', '--N', 2, '--bs', 4, '--out', out]
-    if cmd == 'falcon': return ['falcon', '--images', src, '--bs', 8, '--min-size', 2, '--lim', 1, '--vocab', t['bank'], '--quiet', '--out', out]
+    if cmd == 'falcon': return ['falcon', '--images', src, '--bs', 8, '--min-size', 2, '--lim', 1, '--vocab', t['bank'], '--out', out]
     raise KeyError(cmd)
+
+BARS = {'decompose', 'segment', 'ablate', 'textspan', 'neurons', 'exclip', 'falcon'}   # work over a folder: a progress bar
 
 def _check(cmd:str, W:World, model:Model, out:Path, run:Run, ids:list, skipped:list, src:Path):
     "The outputs of `cmd` hold one result per readable image, keyed by its relative path, and list the skipped files."
     n = len(ids)
+    if cmd in BARS: assert re.search(r'\|\s*\d+/\d+ \[', run.err), f"no progress bar on stderr for {cmd} over a folder" + run.tail()
     if cmd == 'info':
         m = re.search(r'^layers\s+(\S+)', run.out, re.M)
         if model.vit: assert m and int(m.group(1)) == model.layers, "info does not show the model's layers" + run.tail()
@@ -267,7 +270,7 @@ def _check(cmd:str, W:World, model:Model, out:Path, run:Run, ids:list, skipped:l
         secs = jload(out/'summary.json')['sections']
         failed = [s['section'] for s in secs if s['ok'] is False]
         assert not failed, f"tour sections failed: {failed}" + run.tail()
-        assert len(secs) >= (8 if SLOW else 2), secs
+        assert len(secs) >= (2 if '--only' in run.argv else 8), secs
         if model.vit: assert all(s['ok'] for s in secs), f"a ViT supports every section: {secs}"
     elif cmd == 'decompose':
         import torch
@@ -382,6 +385,16 @@ def test_fixture_folder_decodes(W):
     assert got == GOOD_IDS and sorted(ims.skipped) == BAD_IDS, (got, ims.skipped)
     for b in BAD_IDS:
         with pytest.raises(BadImageError, match=re.escape(Path(b).name)): open_image(W.photos/b)
+    # modes decode to the picture they hold (independent references: the 8-bit RGB/L originals)
+    import numpy as np
+    px = lambda i: np.asarray(open_image(W.good/i), dtype=np.float32)
+    ref = rf._photos()
+    hop_l = np.asarray(Image.fromarray(ref['hopper']).convert('L'), dtype=np.float32)
+    assert np.abs(px('people/grace_hopper_16bit.png')[..., 0] - hop_l).max() <= 1, "16-bit PNG not scaled to 8 bits"
+    assert np.abs(px('animals/cats/chelsea_exif.jpg') - px('animals/cats/chelsea.jpg')).mean() < 4, "EXIF orientation not applied"
+    assert np.abs(px('food/coffee/coffee_cmyk.jpg') - ref['coffee']).mean() < 8, "CMYK JPEG colours wrong"
+    assert np.abs(px('places/china.gif') - ref['china']).mean() < 12, "GIF palette colours wrong"
+    assert np.abs(px('food/coffee/coffee_rgba.png')[60:340, 110:490] - ref['coffee'][60:340, 110:490]).max() <= 1, "opaque RGBA pixels changed"
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The console script itself
@@ -407,7 +420,8 @@ def test_command(W, cmd, model):
     m = W.model[model]
     out = W.out/f'{cmd}-{model}'; out.mkdir()
     extra = ['--no-figures'] if cmd == 'exclip' and model not in FIGURES else []
-    r = W.run(f'{cmd}-{model}', [*_args(cmd, W, W.good, out), *m.args, *extra])
+    full_tour = SLOW and model not in SLOW_MODELS           # the full tour with the small models, under the slow flag
+    r = W.run(f'{cmd}-{model}', [*_args(cmd, W, W.good, out, full_tour), *m.args, *extra])
     if not m.vit and cmd in VIT_ONLY:                 # a ResNet: said in one line, not a traceback
         user_error(r, 'ViT'); return
     ok(r)

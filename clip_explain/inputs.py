@@ -245,12 +245,12 @@ def __getitem__(self:Images, i):
     if self.kind == 'tensor': return self.source[i]
     return self._decode(self.source[i], self.ids[i])
 
-# %% ../nbs/00c_inputs.ipynb #afbd4146
+# %% ../nbs/00c_inputs.ipynb #f968726a
 @patch
 def _bad(self:Images, e:BadImageError, name:str):
     if not self.skip_bad: raise e
+    if name not in self.skipped: warnings.warn(f"skipping {e}", stacklevel=3)   # once per image, however many passes
     self.skipped[name] = e.reason
-    warnings.warn(f"skipping {e}", stacklevel=3)
 
 @patch
 def _raw(self:Images):

@@ -160,6 +160,8 @@ def main(argv:list|None=None)->int:
     "Entry point of the `clip-explain` console script: 0 on success, 2 and one line for a user's mistake, 1 and the traceback for our bugs."
     import warnings
     warnings.formatwarning = lambda message, category, *a, **k: f"clip-explain: warning: {message}\n"   # one line, no source
+    for cat in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):  # libraries' API notices are not the user's business
+        warnings.filterwarnings('ignore', category=cat)
     try: run(argv)
     except KeyboardInterrupt: print("clip-explain: interrupted", file=sys.stderr); return 130
     except _user_errors() as e:

@@ -44,6 +44,7 @@ GOOD = {
     'places/china.gif':                    ('GIF, palette',                        'P',      (640, 427)),
     'places/china_palette_alpha.png':      ('PNG, palette with a transparent index', 'P',    (640, 427)),
     'places/flower.jpg':                   ('JPEG, RGB',                           'RGB',    (640, 427)),
+    'places/Été à Paris/flower in the park (1).jpg': ('JPEG, a folder and name with spaces, accents, brackets', 'RGB', (427, 640)),
     'vehicles/motorcycle.png':             ('PNG, RGB',                            'RGB',    (741, 500)),
     'vehicles/rocket.jpg':                 ('JPEG, RGB',                           'RGB',    (640, 427)),
 }
@@ -107,6 +108,7 @@ def _save(rel:str, root:Path, ph:dict):
         im = Image.fromarray(ph['china']).convert('P', palette=Image.Palette.ADAPTIVE, colors=64)
         im.save(p, transparency=int(np.asarray(im)[0, 0]))               # the sky's index is see-through
     elif rel.endswith('flower.jpg'): Image.fromarray(ph['flower']).save(p, quality=90)
+    elif rel.endswith('park (1).jpg'): Image.fromarray(ph['flower']).transpose(Image.Transpose.ROTATE_90).save(p, quality=90)  # portrait
     elif rel.endswith('motorcycle.png'): Image.fromarray(ph['motorcycle']).save(p)
     elif rel.endswith('rocket.jpg'): Image.fromarray(ph['rocket']).save(p, quality=90)
     else: raise KeyError(rel)

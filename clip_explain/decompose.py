@@ -282,7 +282,8 @@ def save(self:Decomposition, path:str|Path)->Path:
     from safetensors.torch import save_file
     meta = dict(spatial=str(self.spatial), ln_mode=self.ln_mode, layers=json.dumps(list(self.layers)),
                 provenance=json.dumps(self.provenance, default=str), ids=json.dumps(self.ids))
-    save_file({f: getattr(self, f).contiguous() for f in _FIELDS}, str(path), metadata=meta); return Path(path)
+    path = Path(path).expanduser(); path.parent.mkdir(parents=True, exist_ok=True)   # a new results folder is made, not an error
+    save_file({f: getattr(self, f).contiguous() for f in _FIELDS}, str(path), metadata=meta); return path
 
 @patch(cls_method=True)
 def load(cls:Decomposition, path:str|Path)->Decomposition:

@@ -158,7 +158,8 @@ def _one_line(e:BaseException)->str:
 # %% ../nbs/90_cli.ipynb #c1a0e003
 def main(argv:list|None=None)->int:
     "Entry point of the `clip-explain` console script: 0 on success, 2 and one line for a user's mistake, 1 and the traceback for our bugs."
-    import warnings
+    import warnings, logging
+    logging.getLogger('matplotlib.font_manager').setLevel(logging.ERROR)   # "findfont: … not found" lines are noise to a user
     warnings.formatwarning = lambda message, category, *a, **k: f"clip-explain: warning: {message}\n"   # one line, no source
     for cat in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):  # libraries' API notices are not the user's business
         warnings.filterwarnings('ignore', category=cat)

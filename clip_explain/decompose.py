@@ -383,18 +383,6 @@ def dataset_id(images)->dict:
             h.update(x.detach().cpu().numpy().tobytes() if isinstance(x, torch.Tensor) else np.asarray(x).tobytes())
     return dict(n=len(ims), sha256=h.hexdigest()[:16])
 
-class _Picked:
-    "The items at `idx` of a sequence, fetched only when asked for."
-    def __init__(self, seq, idx): self.seq, self.idx = seq, list(idx)
-    def __len__(self): return len(self.idx)
-    def __getitem__(self, j): return self.seq[self.idx[j]]
-
-def _lazy_subset(ims:Images, idx:Sequence[int])->Images:
-    "The images at `idx` of `ims`, ids kept, read lazily (nothing is decoded until its batch is read)."
-    src = ims.source[list(idx)] if ims.kind == 'tensor' else _Picked(ims.source, idx)
-    out = Images(src, skip_bad=ims.skip_bad, ids=[ims.ids[i] for i in idx], workers=ims.workers); out.root = ims.root
-    return out
-
 def _field_shapes(clip:ClipModel, keep:tuple, spatial:bool)->dict:
     "Per-image shapes of the decomposition's fields (for the rows of unreadable images in a cache shard)."
     v = clip.vision; d, L, H, T = v.embed_dim, v.n_layers, v.n_heads, v.n_tokens
@@ -429,7 +417,7 @@ def decompose_dataset(
     from tqdm.auto import tqdm
     bar = tqdm(total=n, desc='decompose', mininterval=1, disable=not (progress_bar if progress_bar is not None else n >= 256))
     def run(idx):
-        sub = _lazy_subset(ims, idx); rows = None; done = 0
+        sub = ims.subset(idx); rows = None; done = 0
         for j, _, t in _terms(clip, sub, keep, spatial, ln_mode, bs, False):
             if rows is None: rows = {f: t[f].new_zeros((len(idx),) + t[f].shape[1:]) for f in _FIELDS}
             for f in _FIELDS: rows[f][j] = t[f]

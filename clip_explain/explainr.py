@@ -819,12 +819,6 @@ def training_key(cfg:dict)->dict:
     return {k: v for k, v in _flat(cfg).items() if not k.startswith('output.') and not k.endswith('_path')}
 
 # %% ../nbs/08_explainr.ipynb #d79b50bd
-class _Picked:
-    "The items at `idx` of a sequence, fetched only when asked for."
-    def __init__(self, seq, idx): self.seq, self.idx = seq, list(idx)
-    def __len__(self): return len(self.idx)
-    def __getitem__(self, j): return self.seq[self.idx[j]]
-
 def select_images(
     images,                 # any image source `as_images` takes
     ids:Sequence[str],      # the ids wanted, in this order (e.g. `concepts.ids`)
@@ -841,9 +835,7 @@ def select_images(
     elif len(have) == len(ids) and have == [str(i) for i in range(len(have))]: idx = list(range(len(ids)))
     else: raise UserError(f"{len(missing)} of the {len(ids)} images to read are not in the image source, e.g. {missing[:3]} "
                           f"(its ids look like {have[:2]}): pass the images the captions were made for")
-    src = ims.source[idx] if ims.kind == 'tensor' else [ims.source[i] for i in idx] if ims.kind in ('folder', 'files') else _Picked(ims.source, idx)
-    out = Images(src, skip_bad=ims.skip_bad, ids=ids, workers=ims.workers); out.root = ims.root
-    return out
+    return ims.subset(idx, ids=ids)
 
 # %% ../nbs/08_explainr.ipynb #ca63b954
 def augment(img, rng:np.random.Generator, scale=(0.8, 1.0), flip:bool=True):

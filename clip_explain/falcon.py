@@ -280,14 +280,6 @@ def load_shapes_cnn(
     return t
 
 # %% ../nbs/07_falcon.ipynb #71831db8
-class _Span:
-    "A lazy view of items `lo … hi−1` of a dataset (nothing is read until asked)."
-    def __init__(self, src, lo:int, hi:int): self.src, self.lo, self.hi = src, lo, hi
-    def __len__(self): return self.hi - self.lo
-    def __getitem__(self, i):
-        if not 0 <= i < len(self): raise IndexError(i)
-        return self.src[self.lo + i]
-
 def _probe_id(ims:Images)->dict:
     "What identifies a probe set in a cache key: its own provenance (the shapes world), its files (ids, sizes, times), or its pixels."
     src = ims.source
@@ -319,8 +311,7 @@ def _representations(target:TargetModel, ims:Images, bs:int=64, root:str|Path|No
     ids = ims.ids
     def fn(js):                                        # one shard: a run of consecutive source indices
         lo, hi = js[0], js[-1] + 1
-        src = ims.source[lo:hi] if isinstance(ims.source, (list, tuple, torch.Tensor)) else _Span(ims.source, lo, hi)
-        sub = Images(src, skip_bad=ims.skip_bad, ids=ids[lo:hi])
+        sub = ims.subset(range(lo, hi))
         got, R = target._read(sub, bs, False)
         out = np.zeros((hi - lo, R.shape[1]), np.float32); out[got] = R.numpy()
         return dict(R=out, why=np.array([sub.skipped.get(i, '') for i in ids[lo:hi]]))

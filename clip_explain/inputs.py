@@ -313,7 +313,7 @@ def batches(self:Images,
         bar.close()
         if pool: pool.shutdown()
 
-# %% ../nbs/00c_inputs.ipynb #7bb83700
+# %% ../nbs/00c_inputs.ipynb #57d6d422
 class _Subset:
     "A lazy view of `source` at `idx` (nothing is read until an item is asked for)."
     def __init__(self, source, idx): self.source, self.idx = source, idx
@@ -327,13 +327,16 @@ def provenance(self:Images)->dict:
     return dict(kind=self.kind, root=str(self.root) if self.root else None, n=n, n_skipped=len(self.skipped), skipped=dict(self.skipped))
 
 @patch
-def subset(self:Images, idx:Sequence[int])->Images:
-    "The images at `idx` (ids kept), e.g. the ones a first pass could read."
+def subset(self:Images,
+           idx:Sequence[int],             # positions in this source (a range, a list)
+           ids:Sequence[str]|None=None,   # ids to give the subset (default: the selected images' own ids)
+          )->Images:
+    "The images at `idx`, read lazily (nothing is decoded until asked), with their ids, root and settings."
     if self.kind == 'iterable': raise TypeError("an iterable image source cannot be subset")
     idx = [int(i) for i in idx]
     src = self.source[idx] if self.kind == 'tensor' else _Subset(self.source, idx)
-    out = Images(src, skip_bad=self.skip_bad, ids=[self.ids[i] for i in idx], workers=self.workers)
-    out.root, out.kind = self.root, self.kind if self.kind == 'tensor' else 'sequence'
+    out = Images(src, skip_bad=self.skip_bad, ids=[self.ids[i] for i in idx] if ids is None else ids, workers=self.workers)
+    out.root, out.kind = self.root, {'tensor': 'tensor', 'folder': 'files', 'files': 'files'}.get(self.kind, 'sequence')
     return out
 
 # %% ../nbs/00c_inputs.ipynb #fd4c2122

@@ -332,19 +332,6 @@ def centred_norms(self:NeuronEffects, ref:NeuronEffects|None=None, bs:int=256)->
     return torch.cat(out)
 
 # %% ../nbs/05_neurons.ipynb #c2fb452f
-class _Slice:
-    "Items `a…b-1` of an indexable source, without reading them."
-    def __init__(self, src, a:int, b:int): self.src, self.a, self.b = src, a, b
-    def __len__(self): return self.b - self.a
-    def __getitem__(self, i):
-        if not 0 <= i < len(self): raise IndexError(i)
-        return self.src[self.a + i]
-
-def _part(ims:Images, a:int, b:int)->Images:
-    "Images `a…b-1` of `ims` as a lazy source of their own (ids kept, nothing decoded)."
-    src = ims.source[a:b] if ims.kind in ('folder', 'files', 'tensor') else _Slice(ims.source, a, b)
-    return Images(src, skip_bad=ims.skip_bad, ids=ims.ids[a:b], workers=ims.workers)
-
 def _source_key(ims:Images)->dict:
     "What identifies the images in a cache key (for the sources of before the input contract, the key they had)."
     src = ims.source; p = getattr(src, 'provenance', None)
@@ -401,7 +388,7 @@ def neuron_effects(
         bar = tqdm(total=n, desc=desc, mininterval=1, disable=not (n >= 256 if progress_bar is None else progress_bar))
         for k, a in enumerate(starts):
             if k in done: bar.update(min(shard_size, n - a)); continue
-            part = _part(ims, a, min(a + shard_size, n))
+            part = ims.subset(range(a, min(a + shard_size, n)))
             def counted(it):
                 for b in it: yield b; bar.n = a + b[0][-1] + 1; bar.refresh()
             r, _ = run(part, counted(part.batches(bs, progress=False)))

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw
 
 # %% auto #0
 __all__ = ['COLOURS', 'SHAPES', 'SIDES', 'SIZES', 'PLACES', 'SHAPE_PLACE', 'CANVAS', 'ShapeObject', 'render_background', 'Scene',
-           'render_scene', 'canonical_caption', 'world_vocabulary', 'parse_caption', 'caption_is_true',
+           'render_scene', 'canonical_caption', 'with_articles', 'world_vocabulary', 'parse_caption', 'caption_is_true',
            'scene_captions', 'WorldConfig', 'sample_scene', 'ShapesWorld', 'show_scenes', 'SpuriousSplit',
            'spurious_split', 'shapes_text_bank', 'sample_photos', 'imagenet_classnames', 'imagenet_templates',
            'read_text_bank', 'write_text_bank', 'word_bank', 'description_bank', 'IMAGE_EXTS', 'ImageFolder']
@@ -124,9 +124,16 @@ def canonical_caption(o:ShapeObject)->str:
     "The version-1 caption of one object: 'a {colour} {shape} on the {side}'."
     return f"a {o.colour} {o.shape} on the {o.side}"
 
-def world_vocabulary()->list:
+def with_articles(text:str)->str:
+    "English articles: 'a' becomes 'an' before a vowel ('an orange cross', 'an object'), as the version-3 world writes."
+    return re.sub(r"\ba (?=[aeiou])", "an ", text)
+
+def world_vocabulary(
+    articles:bool=False, # write 'an' before a vowel (the world of shapes-clip-v3); else the 'a orange' of v1/v2
+)->list:
     "The 48 canonical single-object captions: the zero-shot label set of the shapes world."
-    return [f"a {c} {s} on the {sd}" for c in COLOURS for s in SHAPES for sd in SIDES]
+    caps = [f"a {c} {s} on the {sd}" for c in COLOURS for s in SHAPES for sd in SIDES]
+    return [with_articles(c) for c in caps] if articles else caps
 
 # %% ../nbs/01_data.ipynb #b87b08e5
 _OBJ_RE = re.compile(r"(?:(?P<size>small|large) )?(?:(?P<colour>" + "|".join(COLOURS) + r") )?"
@@ -188,6 +195,7 @@ class WorldConfig:
     n_captions:int=6           # captions per scene (canonical + variants)
     size:int=CANVAS            # canvas size
     version:int=2              # world version (1 = single objects on plain grey, as in the spec)
+    articles:bool=False        # captions say 'an' before a vowel ('an orange cross'), as shapes-clip-v3 was trained
     def to_dict(self): return asdict(self)
 
 # %% ../nbs/01_data.ipynb #3a86163a
@@ -229,7 +237,8 @@ def sample_scene(
         else: place = [p for p in PLACES[1:] if p != SHAPE_PLACE[first.shape]][rng.integers(3)]
     objs.sort(key=lambda o: o.cx)
     img, masks = render_scene(objs, place, rng, cfg.size)
-    return Scene(img, objs, place, masks, scene_captions(objs, place, rng, cfg.n_captions))
+    caps = scene_captions(objs, place, rng, cfg.n_captions)
+    return Scene(img, objs, place, masks, [with_articles(c) for c in caps] if cfg.articles else caps)
 
 # %% ../nbs/01_data.ipynb #799e2c84
 class ShapesWorld:

@@ -10,29 +10,41 @@ import numpy as np
 import torch, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .data import *
+from .inputs import UserError
 from .core import OPENAI_MEAN, OPENAI_STD, ASSETS, writable_assets   # one definition of the constants and the assets folder
 
 # %% auto #0
-__all__ = ['SHAPES_CLIP_NAME', 'SHAPES_CLIP_CONFIG', 'WORLD_WORDS', 'build_shapes_clip', 'images_to_tensor', 'truth_matrix',
-           'multi_positive_clip_loss', 'shapes_batch', 'zero_shot_accuracy', 'train_shapes_clip', 'world_token_ids',
-           'export_shapes_clip', 'attribute_accuracy', 'show_predictions']
+__all__ = ['SHAPES_CLIP_NAME', 'SHAPES_CLIP_CONFIGS', 'SHAPES_CLIP_CONFIG', 'WORLD_WORDS', 'build_shapes_clip',
+           'images_to_tensor', 'truth_matrix', 'multi_positive_clip_loss', 'shapes_batch', 'zero_shot_accuracy',
+           'pair_top2_accuracy', 'train_shapes_clip', 'world_token_ids', 'export_shapes_clip', 'attribute_accuracy',
+           'show_predictions']
 
 # %% ../nbs/02_zoo.ipynb #6ab786f2
 SHAPES_CLIP_NAME = 'shapes-clip-v2'
-SHAPES_CLIP_CONFIG = dict(
-    embed_dim=128,
-    vision_cfg=dict(image_size=64, layers=4, width=128, head_width=32, patch_size=16, mlp_ratio=4.0),
-    text_cfg=dict(context_length=24, vocab_size=49408, width=128, heads=4, layers=4),
-)
+_TEXT_CFG = dict(context_length=24, vocab_size=49408, width=128, heads=4, layers=4)
+SHAPES_CLIP_CONFIGS = {
+    # 64-px images as 4×4 patches of 16 px (17 tokens)
+    'shapes-clip-v2': dict(embed_dim=128, text_cfg=_TEXT_CFG,
+                           vision_cfg=dict(image_size=64, layers=4, width=128, head_width=32, patch_size=16, mlp_ratio=4.0)),
+    # the same images as 8×8 patches of 8 px (65 tokens): sharper maps for every spatial method
+    'shapes-clip-v3': dict(embed_dim=128, text_cfg=_TEXT_CFG,
+                           vision_cfg=dict(image_size=64, layers=4, width=128, head_width=32, patch_size=8, mlp_ratio=4.0)),
+}
+SHAPES_CLIP_CONFIG = SHAPES_CLIP_CONFIGS[SHAPES_CLIP_NAME]
 
 # %% ../nbs/02_zoo.ipynb #c6c98fe4
-def build_shapes_clip(seed:int=0):
+def build_shapes_clip(
+    seed:int=0,                   # seeds the initialisation
+    name:str=SHAPES_CLIP_NAME,    # which architecture of `SHAPES_CLIP_CONFIGS`
+):
     "A randomly initialised shapes-world CLIP (open_clip `CLIP`) with its tokenizer."
     import open_clip
     from open_clip.model import CLIP
+    if name not in SHAPES_CLIP_CONFIGS: raise ValueError(f"unknown shapes-world architecture {name!r}; one of {list(SHAPES_CLIP_CONFIGS)}")
     torch.manual_seed(seed)
-    model = CLIP(**SHAPES_CLIP_CONFIG)
-    tok = open_clip.get_tokenizer('ViT-B-32', context_length=SHAPES_CLIP_CONFIG['text_cfg']['context_length'])
+    cfg = SHAPES_CLIP_CONFIGS[name]
+    model = CLIP(**cfg)
+    tok = open_clip.get_tokenizer('ViT-B-32', context_length=cfg['text_cfg']['context_length'])
     return model, tok
 
 # %% ../nbs/02_zoo.ipynb #6da45765
@@ -80,7 +92,27 @@ def zero_shot_accuracy(model, tokenizer, scenes, captions=None, bs:int=256)->flo
             correct += sum(captions[p] == s.caption for p, s in zip(pred.tolist(), ch))
     return correct/len(scenes)
 
+# %% ../nbs/02_zoo.ipynb #d167ff80
+def pair_top2_accuracy(model, tokenizer, scenes, captions=None, bs:int=256)->float:
+    "Fraction of two-object `scenes` whose two objects' canonical captions are the model's top 2 among `captions`."
+    captions = captions or world_vocabulary()
+    model.eval()
+    with torch.no_grad():
+        t = F.normalize(model.encode_text(tokenizer(captions)), dim=-1)
+        hits = 0
+        for i in range(0, len(scenes), bs):
+            ch = scenes[i:i+bs]
+            e = F.normalize(model.encode_image(images_to_tensor([s.image for s in ch])), dim=-1)
+            top2 = (e @ t.T).topk(2, dim=1).indices.tolist()
+            for (a, b), s in zip(top2, ch):
+                want = {c for c in captions if caption_is_true(c, s)}   # each object's canonical caption
+                hits += {captions[a], captions[b]} == want
+    return hits/len(scenes)
+
 # %% ../nbs/02_zoo.ipynb #1403bb07
+def _save_atomic(obj, path:Path):
+    tmp = Path(str(path) + '.tmp'); torch.save(obj, tmp); os.replace(tmp, path)
+
 def train_shapes_clip(
     steps:int=3000,          # optimiser steps
     bs:int=128,              # images per batch
@@ -89,24 +121,39 @@ def train_shapes_clip(
     warmup:int=100,          # linear warm-up steps, then cosine decay
     seed:int=0,              # seeds the init and every batch
     cfg:WorldConfig=None,    # the world to train on
-    eval_every:int=500,      # steps between held-out evaluations
+    eval_every:int=500,      # steps between held-out evaluations (and checkpoints)
     log:callable=print,      # where progress lines go
     threads:int|None=None,   # torch threads (default: all cores)
     p_canonical:float=0.5,   # probability that an image's caption is its canonical one (else a random variant)
-    ckpt:str|None=None,      # save the model's state dict here at every evaluation
+    ckpt:str|None=None,      # checkpoint file: written at every evaluation, and resumed from when it exists
     curriculum:int=800,      # first steps on the version-1 world (single objects, canonical captions) before the full mix
+    name:str=SHAPES_CLIP_NAME, # architecture (a key of `SHAPES_CLIP_CONFIGS`)
+    until:int|None=None,     # stop after this step (a chunk of a longer run; checkpointed, resume with the same call)
 ):
-    "Train a shapes-world CLIP from scratch; returns the model, tokenizer and a training record."
+    "Train a shapes-world CLIP from scratch, resumably; returns the model, tokenizer and a training record (`rec['done']`)."
     if threads: torch.set_num_threads(threads)
     cfg = cfg or WorldConfig()
-    model, tok = build_shapes_clip(seed)
+    model, tok = build_shapes_clip(seed, name)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1, (s+1)/warmup) * 0.5*(1 + math.cos(math.pi*min(1, s/steps))))
-    v1 = WorldConfig(version=1)
+    v1 = WorldConfig(version=1, articles=cfg.articles)
+    vocab = world_vocabulary(cfg.articles)
     held = list(ShapesWorld(1000, seed=10_000 + seed, cfg=v1))
-    rec = dict(steps=steps, bs=bs, lr=lr, wd=wd, warmup=warmup, seed=seed, p_canonical=p_canonical, curriculum=curriculum, world=cfg.to_dict(), evals=[], losses=[])
-    t0 = time.time()
-    for step in tqdm(range(steps), mininterval=30):
+    pairs = list(ShapesWorld(300, seed=20_000 + seed, cfg=cfg, n_objects=2, place='plain'))
+    args = dict(steps=steps, bs=bs, lr=lr, wd=wd, warmup=warmup, seed=seed, p_canonical=p_canonical, curriculum=curriculum,
+                world=cfg.to_dict(), arch=name, config=SHAPES_CLIP_CONFIGS[name])
+    rec, start, t_before = dict(**args, evals=[], losses=[]), 0, 0.
+    if ckpt and Path(ckpt).exists():
+        st = torch.load(ckpt, weights_only=False)
+        if st['args'] != args:
+            diff = sorted(k for k in args if st['args'].get(k) != args[k])
+            raise UserError(f"{ckpt} was written by another training run (differs in {diff}); pass another --ckpt or the same settings")
+        model.load_state_dict(st['model']); opt.load_state_dict(st['opt']); sched.load_state_dict(st['sched'])
+        rec, start, t_before = st['rec'], st['step'], st['rec'].get('train_seconds', 0.)
+        log(f"resumed from {ckpt} at step {start}")
+    t0 = time.time() - t_before
+    stop = min(steps, until or steps)
+    for step in tqdm(range(start, stop), mininterval=30, initial=start, total=steps):
         model.train()
         scenes, caps, truth = shapes_batch(step, bs, seed, v1, 1.0) if step < curriculum else shapes_batch(step, bs, seed, cfg, p_canonical)
         loss = multi_positive_clip_loss(model.encode_image(images_to_tensor([s.image for s in scenes])),
@@ -114,12 +161,15 @@ def train_shapes_clip(
         opt.zero_grad(); loss.backward(); opt.step(); sched.step()
         with torch.no_grad(): model.logit_scale.clamp_(0, math.log(100))
         rec['losses'].append(round(loss.item(), 4))
-        if (step + 1) % eval_every == 0 or step + 1 == steps:
-            acc = zero_shot_accuracy(model, tok, held)
-            rec['evals'].append(dict(step=step+1, acc=acc, secs=round(time.time()-t0, 1)))
-            if ckpt: torch.save(model.state_dict(), ckpt)
-            log(f"step {step+1}: loss {np.mean(rec['losses'][-50:]):.3f}  held-out 48-way top-1 {acc:.3f}  ({time.time()-t0:.0f}s)")
-    rec['train_seconds'] = round(time.time() - t0, 1)
+        if (step + 1) % eval_every == 0 or step + 1 in (steps, stop):
+            acc, two = zero_shot_accuracy(model, tok, held, vocab), pair_top2_accuracy(model, tok, pairs, vocab)
+            rec['evals'].append(dict(step=step+1, acc=acc, pair_top2=two, secs=round(time.time()-t0, 1)))
+            rec['train_seconds'] = round(time.time() - t0, 1)
+            if ckpt: _save_atomic(dict(args=args, model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
+                                       step=step+1, rec=rec), Path(ckpt))
+            log(f"step {step+1}: loss {np.mean(rec['losses'][-50:]):.3f}  held-out 48-way top-1 {acc:.3f}  "
+                f"two-object top-2 {two:.3f}  ({time.time()-t0:.0f}s)")
+    rec['train_seconds'], rec['done'] = round(time.time() - t0, 1), stop == steps
     return model.eval(), tok, rec
 
 # %% ../nbs/02_zoo.ipynb #098ef678
@@ -147,7 +197,7 @@ def export_shapes_clip(
     buf = io.BytesIO(); torch.save(sd, buf)
     raw = gzip.compress(buf.getvalue(), compresslevel=9, mtime=0)
     (dest/f'{name}.pt.gz').write_bytes(raw)
-    (dest/f'{name}.json').write_text(json.dumps(SHAPES_CLIP_CONFIG, indent=2))
+    (dest/f'{name}.json').write_text(json.dumps(record.get('config', SHAPES_CLIP_CONFIG), indent=2))
     meta = dict(name=name, sha256=hashlib.sha256(raw).hexdigest(), kept_token_ids=len(keep),
                 mean=OPENAI_MEAN, std=OPENAI_STD, tokenizer='open_clip ViT-B-32 BPE', training=record)
     (dest/f'{name}.meta.json').write_text(json.dumps(meta, indent=1))

@@ -19,12 +19,13 @@ from .data import ShapesWorld, Scene
 from .inputs import UserError, Images, as_images, image_of, IMAGE_KEYS
 
 # %% auto #0
-__all__ = ['RULES', 'SELECT', 'STOPWORDS', 'Tower', 'text_tower', 'image_tower', 'swap_block_input', 'block_input', 'encode_from',
-           'caption_ids', 'token_strings', 'text_reference', 'image_reference', 'path_nodes', 'dense_tail',
-           'TowerContributions', 'tower_contributions', 'Interactions', 'exclip_batch', 'exclip', 'exclip_dense',
-           'token_colours', 'tokens_html', 'plot_tokens', 'plot_overlay', 'plot_exclip', 'exclip_widget',
-           'two_object_caption', 'grounding_scores', 'GroundingResult', 'grounding_eval', 'read_pairs', 'cmd_exclip',
-           'load_exclip_results', 'load_clip', 'ClipModel', 'ShapesWorld', 'Scene', 'NotSupportedError']
+__all__ = ['RULES', 'BOX_FORMATS', 'SELECT', 'STOPWORDS', 'Tower', 'text_tower', 'image_tower', 'swap_block_input', 'block_input',
+           'encode_from', 'caption_ids', 'token_strings', 'text_reference', 'image_reference', 'path_nodes',
+           'dense_tail', 'TowerContributions', 'tower_contributions', 'Interactions', 'exclip_batch', 'exclip',
+           'exclip_dense', 'as_xyxy', 'token_colours', 'tokens_html', 'plot_tokens', 'plot_overlay', 'plot_exclip',
+           'exclip_widget', 'two_object_caption', 'grounding_scores', 'scene_records', 'GroundingResult',
+           'grounding_eval', 'read_pairs', 'read_grounding', 'cmd_exclip', 'load_exclip_results', 'load_clip',
+           'ClipModel', 'ShapesWorld', 'Scene', 'NotSupportedError']
 
 # %% ../nbs/06_exclip.ipynb #e46f6c5e
 # `from clip_explain.exclip import *` also gives the loader and the shapes world
@@ -718,20 +719,24 @@ def exclip_dense(
     return A[:int(tt.pool(ids)[0]) + 1].detach().cpu()
 
 # %% ../nbs/06_exclip.ipynb #6890853c
+def _phrase_rows(tokens:Sequence[str], phrase:str)->list:
+    "Rows of the first run of `tokens` (SOT/EOT excluded) that spells `phrase` (spaces and case ignored)."
+    target = ''.join(phrase.lower().split())
+    if not target: raise UserError("Empty phrase: the span selects no tokens")
+    n = len(tokens)
+    for i in range(1, n - 1):
+        acc = ''
+        for j in range(i, n - 1):
+            acc += tokens[j].lower()
+            if acc == target: return list(range(i, j + 1))
+            if not target.startswith(acc): break
+    raise UserError(f"Phrase {phrase!r} not found in the caption's tokens {list(tokens[1:-1])}")
+
 @patch
 def rows(self:Interactions, sel)->list:
     "Row indices of a token selection: int, `(start, stop)`, slice, list of ints, or a phrase of the caption."
     n = self.n
-    if isinstance(sel, str):
-        target = ''.join(sel.lower().split())
-        if not target: raise UserError("Empty phrase: the span selects no tokens")
-        for i in range(1, n - 1):
-            acc = ''
-            for j in range(i, n - 1):
-                acc += self.tokens[j]
-                if acc == target: return list(range(i, j + 1))
-                if not target.startswith(acc): break
-        raise UserError(f"Phrase {sel!r} not found in the caption's tokens {self.tokens[1:-1]}")
+    if isinstance(sel, str): return _phrase_rows(self.tokens, sel)
     if isinstance(sel, (int, np.integer)):
         if not -n <= sel < n: raise IndexError(f"Token row {sel} out of range (0 … {n-1}: SOT, {n-2} tokens, EOT)")
         return [int(sel) % n]
@@ -754,25 +759,55 @@ def heatmap(self:Interactions, sel)->torch.Tensor:
     "The image map `[rows, cols]` of a caption span: the sum of its rows of `A`."
     return self.A[self.rows(sel)].sum(0)
 
+# %% ../nbs/06_exclip.ipynb #76782c40
+BOX_FORMATS = ('xyxy', 'xywh')
+_BOX_HELP = {'xyxy': '(x0, y0, x1, y1)', 'xywh': '(x, y, width, height)'}
+
+def _fmt_box(box)->str:
+    try: return '(' + ', '.join(f"{float(v):g}" for v in np.asarray(box, dtype=float).ravel()) + ')'
+    except (TypeError, ValueError): return repr(box)
+
+def as_xyxy(
+    box,                         # four numbers
+    box_format:str='xyxy',       # 'xyxy': (x0, y0, x1, y1) corners; 'xywh': (x, y, width, height), COCO's
+    size:tuple|None=None,        # (width, height) of the image the box must lie in (None: not checked)
+    what:str='Box',              # how errors name the box (e.g. 'record 3 (cat.jpg): box')
+)->tuple:                        # (x0, y0, x1, y1) floats
+    "A box as `(x0, y0, x1, y1)`, checked: a known format, four finite numbers, positive width and height, inside the image."
+    if box_format not in BOX_FORMATS: raise UserError(f"Unknown box format {box_format!r}; known: {', '.join(BOX_FORMATS)}")
+    try: v = [float(x) for x in np.asarray(box, dtype=float).ravel()]
+    except (TypeError, ValueError): v = []
+    if len(v) != 4 or not all(math.isfinite(x) for x in v):
+        raise UserError(f"{what} {box!r} is not four finite numbers {_BOX_HELP[box_format]} (box_format={box_format!r})")
+    if box_format == 'xywh':
+        if v[2] <= 0 or v[3] <= 0:
+            raise UserError(f"{what} {_fmt_box(box)} (xywh) is empty or has negative size: width {v[2]:g}, height {v[3]:g}")
+        v = [v[0], v[1], v[0] + v[2], v[1] + v[3]]
+    elif not (v[0] < v[2] and v[1] < v[3]):
+        raise UserError(f"{what} {_fmt_box(box)} (xyxy) is empty or has negative size: need x0 < x1 and y0 < y1"
+                        "; if it is (x, y, width, height), pass box_format='xywh'")
+    if size is not None:
+        W, H = size
+        if v[0] < 0 or v[1] < 0 or v[2] > W or v[3] > H:
+            raise UserError(f"{what} {_fmt_box(box)} ({box_format}, i.e. x {v[0]:g}…{v[2]:g}, y {v[1]:g}…{v[3]:g}) lies outside "
+                            f"the image ({W}×{H} pixels; boxes are in the pixels of the image as given)")
+    return tuple(v)
+
 # %% ../nbs/06_exclip.ipynb #d77ec864
-def _box_to_input(box, orig_size:tuple|None, S:int)->tuple:
-    "Map `(x0, y0, x1, y1)` from the image as given to the model's input pixels (resize shorter side to S, centre crop)."
-    if len(box) != 4: raise UserError(f"A box is (x0, y0, x1, y1), got {box!r}")
-    x0, y0, x1, y1 = (float(v) for v in box)
+def _box_to_input(box, orig_size:tuple|None, S:int, box_format:str='xyxy', what:str='Box')->tuple:
+    "Map a box from the image as given to the model's input pixels (resize shorter side to S, centre crop): `(x0, y0, x1, y1)`."
     W, H = orig_size or (S, S)
-    if not (x0 < x1 and y0 < y1): raise UserError(f"Box {box} is empty: need x0 < x1 and y0 < y1")
-    if x0 < 0 or y0 < 0 or x1 > W or y1 > H:
-        raise UserError(f"Box {box} lies outside the image ({W}×{H} pixels; boxes are (x0, y0, x1, y1) in its pixels)")
+    x0, y0, x1, y1 = as_xyxy(box, box_format, (W, H), what)
     s = S/min(W, H); nw, nh = (S, int(H*s)) if W <= H else (int(W*s), S)
     l, t = int(round((nw - S)/2)), int(round((nh - S)/2))
     b = (x0*nw/W - l, y0*nh/H - t, x1*nw/W - l, y1*nh/H - t)
     b = (max(b[0], 0), max(b[1], 0), min(b[2], S), min(b[3], S))
-    if b[0] >= b[2] or b[1] >= b[3]: raise UserError(f"Box {box} lies in the part of the image cut away by the centre crop")
+    if b[0] >= b[2] or b[1] >= b[3]: raise UserError(f"{what} {_fmt_box(box)} lies in the part of the image cut away by the centre crop")
     return b
 
 @patch
-def patch_weights(self:Interactions, box=None, mask=None, patches=None)->torch.Tensor:
-    "`[rows·cols]` share of each patch covered by a box, a mask or a list of patches (exactly one of them)."
+def patch_weights(self:Interactions, box=None, mask=None, patches=None, box_format:str='xyxy')->torch.Tensor:
+    "`[rows·cols]` share of each patch covered by a box (in `box_format`), a mask or a list of patches (exactly one of them)."
     if sum(v is not None for v in (box, mask, patches)) != 1: raise UserError("Give exactly one of box, mask or patches")
     gh, gw = self.grid; S = self.image.shape[0] if self.image is not None else None
     if patches is not None:
@@ -785,29 +820,35 @@ def patch_weights(self:Interactions, box=None, mask=None, patches=None)->torch.T
         return w
     if S is None: raise UserError("This explanation has no image size; select patches instead")
     if box is not None:
-        x0, y0, x1, y1 = _box_to_input(box, self.orig_size, S)
+        x0, y0, x1, y1 = _box_to_input(box, self.orig_size, S, box_format)
         ex, ey = np.linspace(0, S, gw + 1), np.linspace(0, S, gh + 1)
         ox = np.clip(np.minimum(ex[1:], x1) - np.maximum(ex[:-1], x0), 0, None)/(S/gw)
         oy = np.clip(np.minimum(ey[1:], y1) - np.maximum(ey[:-1], y0), 0, None)/(S/gh)
         return torch.tensor(np.outer(oy, ox), dtype=torch.float32).flatten()
-    m = np.asarray(mask).astype(bool)
-    if m.shape != (S, S):
-        if self.orig_size is None or m.shape != self.orig_size[::-1]:
-            raise UserError(f"Mask of shape {m.shape}: expected the image's {self.orig_size[::-1] if self.orig_size else ''} or the model's ({S}, {S})")
-        m = _display_image(None, Image.fromarray(m.astype(np.uint8)*255).convert('RGB'), torch.zeros(3, S, S))[..., 0] > 127
+    m = _input_mask(mask, self.orig_size, S)
     if not m.any(): raise UserError("The mask selects no pixels")
     w = torch.tensor(m.reshape(gh, S//gh, gw, S//gw).mean((1, 3)), dtype=torch.float32)
     return w.flatten()
 
-@patch
-def token_values(self:Interactions, box=None, mask=None, patches=None)->torch.Tensor:
-    "`[n]` one value per caption row (SOT … EOT) for an image region: the region's patches, weighted by coverage."
-    return self.matrix[:, 1:] @ self.patch_weights(box, mask, patches)
+def _input_mask(mask, orig_size:tuple|None, S:int, what:str='Mask')->np.ndarray:
+    "A boolean mask of the image as given (or of the model's input) → `[S, S]` on the model's input pixels."
+    m = np.asarray(mask)
+    if m.ndim == 3: m = m.any(-1)
+    m = m.astype(bool)
+    if m.shape == (S, S): return m
+    if orig_size is None or m.shape != tuple(orig_size[::-1]):
+        raise UserError(f"{what} of shape {m.shape}: expected the image's {tuple(orig_size[::-1]) if orig_size else ''} or the model's ({S}, {S})")
+    return _display_image(None, Image.fromarray(m.astype(np.uint8)*255).convert('RGB'), torch.zeros(3, S, S))[..., 0] > 127
 
 @patch
-def interaction(self:Interactions, tokens, box=None, mask=None, patches=None)->float:
+def token_values(self:Interactions, box=None, mask=None, patches=None, box_format:str='xyxy')->torch.Tensor:
+    "`[n]` one value per caption row (SOT … EOT) for an image region: the region's patches, weighted by coverage."
+    return self.matrix[:, 1:] @ self.patch_weights(box, mask, patches, box_format)
+
+@patch
+def interaction(self:Interactions, tokens, box=None, mask=None, patches=None, box_format:str='xyxy')->float:
     "The summed interaction of a token selection with an image region."
-    return float(self.token_values(box, mask, patches)[self.rows(tokens)].sum())
+    return float(self.token_values(box, mask, patches, box_format)[self.rows(tokens)].sum())
 
 # %% ../nbs/06_exclip.ipynb #450303df
 SELECT = '#ffd92f'   # selection colour (spans and boxes)
@@ -892,15 +933,17 @@ def _input_box_to_orig(b, orig_size, S:int)->tuple:
 def plot_exclip(
     res:Interactions,
     spans:Sequence|None=None,    # caption selections (anything `rows` takes); None: `default_spans`
-    boxes:Sequence|None=None,    # image boxes (x0, y0, x1, y1) in the image's pixels; None: `default_boxes`
+    boxes:Sequence|None=None,    # image boxes in the image's pixels (in `box_format`); None: `default_boxes` (xyxy)
     size:float=2.4,              # inches per panel
     title:bool=True,             # show the summary line on top
+    box_format:str='xyxy',       # format of `boxes`: 'xyxy' (x0, y0, x1, y1) or 'xywh' (x, y, width, height)
 ):
     "The side-by-side figure: spans → image maps (top row), boxes → coloured caption (bottom row)."
     import matplotlib.pyplot as plt
     if res.image is None: raise UserError("This explanation has no image to draw on")
     spans = res.default_spans() if spans is None else list(spans)
-    boxes = res.default_boxes() if boxes is None else list(boxes)
+    if boxes is None: boxes, box_format = res.default_boxes(), 'xyxy'
+    else: boxes = list(boxes)
     ncol = max(len(spans), len(boxes), 1); rows = (1 if spans else 0) + (1 if boxes else 0)
     fig = plt.figure(figsize=(size*ncol, size*1.45*rows))
     gs = fig.add_gridspec(2*rows, ncol, height_ratios=[4, 1.6]*rows, hspace=0.08, wspace=0.08)
@@ -913,19 +956,19 @@ def plot_exclip(
             plot_tokens(fig.add_subplot(gs[2*r + 1, c]), res.tokens, highlight=rr)
         r += 1
     if boxes:
-        vals = [res.token_values(box=b) for b in boxes]
+        vals = [res.token_values(box=b, box_format=box_format) for b in boxes]
         vmax = max(float(v[1:-1].abs().max() if res.n > 2 else v.abs().max()) for v in vals) or 1.   # SOT/EOT may saturate
         for c, (b, v) in enumerate(zip(boxes, vals)):
-            plot_overlay(fig.add_subplot(gs[2*r, c]), res.image, torch.zeros(res.grid), box=_box_to_input(b, res.orig_size, S),
+            plot_overlay(fig.add_subplot(gs[2*r, c]), res.image, torch.zeros(res.grid), box=_box_to_input(b, res.orig_size, S, box_format),
                          title=f"box → tokens (words max {float(v[1:-1].abs().max()):.3g})")
             plot_tokens(fig.add_subplot(gs[2*r + 1, c]), res.tokens, v, vmax=vmax)
     if title: fig.suptitle(f"{res.caption!r}  ΣA={res.total:+.3f} (target {res.rhs:+.3f}, residual {res.rel_residual:.1%})", fontsize=9)
     return fig
 
 @patch
-def show(self:Interactions, spans=None, boxes=None, **kw):
-    "`plot_exclip` of this explanation."
-    return plot_exclip(self, spans, boxes, **kw)
+def show(self:Interactions, spans=None, boxes=None, box_format:str='xyxy', **kw):
+    "`plot_exclip` of this explanation (`boxes` in `box_format`)."
+    return plot_exclip(self, spans, boxes, box_format=box_format, **kw)
 
 @patch
 def _repr_html_(self:Interactions)->str:
@@ -1009,6 +1052,26 @@ def grounding_scores(m:torch.Tensor, masks:Sequence, k:int)->dict:
     return dict(pointing=float(pointing_game(m, masks[k])), mass=own/tot if tot > 0 else 0.,
                 own_vs_other=own/(own + other) if own + other > 0 else 0.5)
 
+# %% ../nbs/06_exclip.ipynb #4ec95efe
+def scene_records(
+    scenes:Sequence[Scene],      # two-object scenes (e.g. `ShapesWorld(n, seed, n_objects=2)`)
+    region:str='mask',           # what each record carries: 'mask', 'box' or 'both'
+    box_format:str='xyxy',       # format of the boxes written: 'xyxy' or 'xywh'
+)->list:                         # one grounding record per object (`object`: its index in the scene)
+    "Grounding records of two-object scenes: per object the scene, its caption, the object's phrase, and its mask and/or box."
+    if region not in ('mask', 'box', 'both'): raise UserError(f"region must be 'mask', 'box' or 'both', got {region!r}")
+    if box_format not in BOX_FORMATS: raise UserError(f"Unknown box format {box_format!r}; known: {', '.join(BOX_FORMATS)}")
+    out = []
+    for i, s in enumerate(scenes):
+        cap, ph = two_object_caption(s)
+        for k, (p, b, m) in enumerate(zip(ph, s.boxes, s.masks)):
+            x0, y0, x1, y1 = (int(v) for v in b); x1, y1 = x1 + 1, y1 + 1          # `Scene.boxes` are inclusive
+            r = dict(image=s, id=f"scene {i}", caption=cap, phrase=p, text=f"a {p}", object=k)
+            if region != 'mask': r.update(box=[x0, y0, x1, y1] if box_format == 'xyxy' else [x0, y0, x1 - x0, y1 - y0], box_format=box_format)
+            if region != 'box': r['mask'] = m
+            out.append(r)
+    return out
+
 # %% ../nbs/06_exclip.ipynb #9a9af94b
 def _first_order_maps(clip:ClipModel, x:torch.Tensor, texts:torch.Tensor, layer:int)->torch.Tensor:
     "Gradient × input maps `[B, K, rows, cols]` of cos(text_k, image_b) at the input of image block `layer`."
@@ -1033,69 +1096,155 @@ def _similarity_maps(clip:ClipModel, x:torch.Tensor, texts:torch.Tensor)->torch.
 # %% ../nbs/06_exclip.ipynb #2566265f
 @dataclass
 class GroundingResult:
-    "Grounding scores of exCLIP and first-order baselines on two-object scenes."
-    scores:dict               # method -> {metric -> [n_scenes·2] per-object scores}
+    "Grounding scores of exCLIP and first-order baselines on (image, caption, phrase, region) records."
+    scores:dict               # method -> {metric -> [n_records] per-record scores} (own_vs_other is NaN for a record alone in its pair)
     chance:dict               # metric -> chance level (uniform map)
     config:dict               # provenance
     residuals:dict=field(default_factory=dict)  # exCLIP setting -> median relative completeness residual
+    items:list=field(default_factory=list)      # per record: id, caption, phrase (the order of the scores)
+    skipped:dict=field(default_factory=dict)    # record index -> why it was not scored
     @property
-    def means(self)->dict: return {m: {k: float(np.mean(v)) for k, v in d.items()} for m, d in self.scores.items()}
+    def means(self)->dict:
+        mean = lambda v: float(np.nanmean(v)) if np.isfinite(np.asarray(v, dtype=float)).any() else float('nan')
+        return {m: {k: mean(v) for k, v in d.items()} for m, d in self.scores.items()}
     def table(self)->str:
+        f = lambda v, w: f"{v:>{w}.3f}" if math.isfinite(v) else f"{'n/a':>{w}}"
         rows = [f"{'method':<28}{'pointing':>10}{'mass in mask':>14}{'own vs other':>14}"]
-        for m, d in self.means.items(): rows.append(f"{m:<28}{d['pointing']:>10.3f}{d['mass']:>14.3f}{d['own_vs_other']:>14.3f}")
-        c = self.chance; rows.append(f"{'chance (uniform map)':<28}{c['pointing']:>10.3f}{c['mass']:>14.3f}{c['own_vs_other']:>14.3f}")
-        n = len(next(iter(self.scores.values()))['pointing'])
+        for m, d in self.means.items(): rows.append(f"{m:<28}{f(d['pointing'], 10)}{f(d['mass'], 14)}{f(d['own_vs_other'], 14)}")
+        c = self.chance; rows.append(f"{'chance (uniform map)':<28}{f(c['pointing'], 10)}{f(c['mass'], 14)}{f(c['own_vs_other'], 14)}")
+        n = len(next(iter(self.scores.values()))['pointing']) if self.scores else 0
         res = '; '.join(f"{k}: {v:.3f}" for k, v in self.residuals.items())
-        return '\n'.join(rows) + f"\n({n} objects in {n//2} scenes; median relative completeness residual {res})"
+        sk = f", {len(self.skipped)} skipped" if self.skipped else ''
+        return '\n'.join(rows) + (f"\n({n} regions in {self.config.get('n_pairs')} caption–image pairs{sk}; "
+                                  f"median relative completeness residual {res})")
+    def per_record(self)->list:
+        "One row per scored record: its id, caption, phrase and every method's scores."
+        return [dict(**it, **{f"{m}/{k}": d[k][i] for m, d in self.scores.items() for k in d}) for i, it in enumerate(self.items)]
     def __repr__(self): return self.table()
+
+def _image_key(rec:dict, k:int):
+    im = rec['image']
+    if rec.get('id') is not None: return ('id', str(rec['id']))
+    if isinstance(im, (str, Path)): return ('path', str(im))
+    return ('obj', id(im))
+
+def _region_input(rec:dict, orig_size:tuple|None, S:int, region:str, what:str)->np.ndarray:
+    "The record's region as a bool mask `[S, S]` on the model's input pixels."
+    use_mask = rec.get('mask') is not None and (region == 'mask' or (region == 'auto'))
+    if region == 'mask' and rec.get('mask') is None: raise UserError(f"{what}: region='mask' but the record has no mask")
+    if use_mask: m = _input_mask(rec['mask'], orig_size, S, f"{what}: mask")
+    else:
+        m = np.zeros((S, S), bool); c = np.arange(S) + 0.5              # a pixel is inside when its centre is
+        for b in rec['boxes']:
+            x0, y0, x1, y1 = _box_to_input(b, orig_size, S, rec['box_format'], f"{what}: box")
+            m |= ((c >= y0) & (c < y1))[:, None] & ((c >= x0) & (c < x1))[None, :]
+    if not m.any(): raise UserError(f"{what}: the region covers no pixel of the model's input")
+    return m
+
+def _check_records(records:Sequence[dict], box_format:str, region:str)->list:
+    "Validated copies of grounding records (boxes as a list `boxes`, each checked against the image's size)."
+    if region not in ('auto', 'mask', 'box'): raise UserError(f"region must be 'auto', 'mask' or 'box', got {region!r}")
+    out = []
+    for k, r in enumerate(records):
+        if not isinstance(r, dict): raise UserError(f"Grounding record {k}: expected a dict, got {type(r).__name__}")
+        what = f"record {k}" + (f" ({r['id']})" if r.get('id') is not None else '')
+        miss = [f for f in ('image', 'caption', 'phrase') if r.get(f) is None]
+        if miss: raise UserError(f"Grounding {what}: missing {miss} (a record has image, caption, phrase and a box, boxes or a mask)")
+        q = dict(r); q['box_format'] = r.get('box_format') or box_format
+        boxes = [r['box']] if r.get('box') is not None else list(r.get('boxes') or [])
+        if not boxes and r.get('mask') is None: raise UserError(f"Grounding {what}: needs a 'box', 'boxes' or a 'mask'")
+        if region == 'box' and not boxes: raise UserError(f"Grounding {what}: region='box' but the record has no box")
+        size = _orig_size(r['image']) if boxes else None
+        for b in boxes: as_xyxy(b, q['box_format'], size, f"Grounding {what}: box")
+        q['boxes'] = boxes
+        q['what'] = f"Grounding {what}"
+        out.append(q)
+    return out
 
 def grounding_eval(
     clip:ClipModel,
-    scenes:Sequence[Scene],      # two-object scenes (e.g. `ShapesWorld(n, seed, n_objects=2)`)
+    data,                        # grounding records (dicts: image, caption, phrase, box/boxes/mask), two-object scenes, or a file for `read_grounding`
     settings:dict|None=None,     # name -> exclip_batch keywords (default: {'exCLIP': {}}, the default layers)
     baselines:bool=True,         # also score the first-order baselines (at each setting's image layer, `@L`)
     bs:int=16,                   # batch size
     progress_bar:bool|None=None, # progress over the exCLIP batches
+    box_format:str|None=None,    # boxes' format ('xyxy'/'xywh') where a record names none; None: 'xyxy' (a file: its default, see `read_grounding`)
+    region:str='auto',           # 'auto' (a record's mask if it has one, else its boxes), 'mask' or 'box'
+    images:str|Path|None=None,   # with a file: the folder its image paths are relative to
+    methods:dict|None=None,      # extra maps to score: name -> fn(Interactions of the first setting, record) -> patch or pixel map
 )->GroundingResult:
-    "Pointing game, positive mass in mask and own-vs-other share of each object's span map, exCLIP vs first-order baselines."
-    scenes = list(scenes); settings = settings or {'exCLIP': {}}
-    caps, phrases = zip(*[two_object_caption(s) for s in scenes])
-    spans = [[(2, 4), (6, 8)]]*len(scenes)
-    scores = {}
-    def add(name, maps):                                  # maps: per scene, two patch maps
+    "Pointing game, positive mass in the region and own-vs-other share of each phrase's exCLIP map (and of first-order baselines)."
+    if isinstance(data, (str, Path)): records = read_grounding(data, images, box_format)
+    else:
+        data = list(data)
+        records = scene_records(data) if data and all(isinstance(s, Scene) for s in data) else data
+    if not records: raise UserError("No grounding records given")
+    recs = _check_records(records, box_format or 'xyxy', region)
+    settings = settings or {'exCLIP': {}}
+    pair_of, pairs = [], {}                                        # record -> pair index; (image key, caption) -> index
+    for k, r in enumerate(recs): pair_of.append(pairs.setdefault((_image_key(r, k), r['caption']), len(pairs)))
+    first = {}
+    for k, j in enumerate(pair_of): first.setdefault(j, k)
+    p_caps = [recs[first[j]]['caption'] for j in range(len(pairs))]
+    p_imgs = [recs[first[j]]['image'] for j in range(len(pairs))]
+    toks = {c: token_strings(clip, caption_ids(clip, c)[0]) for c in p_caps}
+    for r in recs:                                                   # phrases must be spans of their caption: check before any work
+        try: _phrase_rows(toks[r['caption']], r['phrase'])
+        except UserError as e: raise UserError(f"{r['what']}: {e}") from None
+    scores, runs, resid, regions, skipped = {}, [], {}, {}, {}
+    def add(name, maps):                                            # maps: one patch map per scored record
         d = scores.setdefault(name, dict(pointing=[], mass=[], own_vs_other=[]))
-        for s, ms in zip(scenes, maps):
-            for k in range(2):
-                for key, v in grounding_scores(ms[k], s.masks, k).items(): d[key].append(v)
-    runs, resid = [], {}
-    for name, kw in settings.items():
-        res = exclip_batch(clip, list(caps), scenes, bs=bs, progress_bar=progress_bar, **kw)
+        for k, m in zip(keep, maps):
+            others = [regions[o] for o in range(len(recs)) if o != k and o in regions and pair_of[o] == pair_of[k]]
+            s = grounding_scores(m, [regions[k]] + others, 0)
+            if not others: s['own_vs_other'] = float('nan')
+            for key, v in s.items(): d[key].append(v)
+    for si, (name, kw) in enumerate(settings.items()):
+        res = exclip_batch(clip, p_caps, p_imgs, bs=bs, progress_bar=progress_bar, **kw)
+        if si == 0:
+            for k, r in enumerate(recs):
+                q = res[pair_of[k]]
+                try: regions[k] = _region_input(r, q.orig_size, q.image.shape[0], region, r['what'])
+                except UserError as e:
+                    if 'cut away' not in str(e) and 'covers no pixel' not in str(e): raise
+                    skipped[k] = str(e)
+            if skipped: warnings.warn(f"grounding_eval: {len(skipped)} record(s) skipped: their region lies outside the model's centre crop")
+            keep = [k for k in range(len(recs)) if k in regions]
+            if not keep: raise UserError("No grounding record has a region inside what the model sees")
         runs.append((res, _check_layer(image_tower(clip), kw.get('image_layer'))))
         resid[name] = float(np.median([r.rel_residual for r in res]))
-        add(name, [[r.heatmap(r.rows(p)) for p in ph] for r, ph in zip(res, phrases)])
+        add(name, [res[pair_of[k]].heatmap(recs[k]['phrase']) for k in keep])
+        if si == 0:
+            for mname, fn in (methods or {}).items(): add(mname, [torch.as_tensor(np.asarray(fn(res[pair_of[k]], recs[k])), dtype=torch.float32) for k in keep])
     if baselines:
-        T = clip.encode_texts([f"a {p}" for ph in phrases for p in ph]).view(len(scenes), 2, -1)
-        C = clip.encode_texts(list(caps))[:, None]
+        T = clip.encode_texts([str(recs[k].get('text') or recs[k]['phrase']) for k in keep]).cpu()
+        C = clip.encode_texts(p_caps).cpu()
+        imgs = [recs[k]['image'] for k in keep]
         done = set()
         for res, Li in runs:
             if Li in done: continue
             done.add(Li)
-            add(f'ig (phrase) @{Li}', [[(T[i, k].double() @ r.P[:, 1:].double()/r.g_b.double().norm()).float().view(r.grid)
-                                       for k in range(2)] for i, r in enumerate(res)])
-            gx, gc = [], []
-            for i in range(0, len(scenes), bs):
-                x = clip.pixels(scenes[i:i+bs])
-                gx += list(_first_order_maps(clip, x, T[i:i+bs].to(x.device), Li))
-                gc += [m.expand(2, -1, -1) for m in _first_order_maps(clip, x, C[i:i+bs].to(x.device), Li)]
-            add(f'grad×input (phrase) @{Li}', gx); add(f'grad×input (caption) @{Li}', gc)
+            add(f'ig (phrase) @{Li}', [(T[i].double() @ res[pair_of[k]].P[:, 1:].double()/res[pair_of[k]].g_b.double().norm()).float()
+                                       .view(res[pair_of[k]].grid) for i, k in enumerate(keep)])
+            gx, gc = [], {}
+            for i in range(0, len(keep), bs):
+                x = _pixels(clip, imgs[i:i+bs])
+                gx += list(_first_order_maps(clip, x, T[i:i+bs, None].to(x.device), Li)[:, 0])
+            for j in range(0, len(pairs), bs):
+                x = _pixels(clip, p_imgs[j:j+bs])
+                for jj, m in enumerate(_first_order_maps(clip, x, C[j:j+bs, None].to(x.device), Li)[:, 0]): gc[j + jj] = m
+            add(f'grad×input (phrase) @{Li}', gx); add(f'grad×input (caption) @{Li}', [gc[pair_of[k]] for k in keep])
         sim = []
-        for i in range(0, len(scenes), bs):
-            x = clip.pixels(scenes[i:i+bs]); sim += list(_similarity_maps(clip, x, T[i:i+bs].to(x.device)))
+        for i in range(0, len(keep), bs):
+            x = _pixels(clip, imgs[i:i+bs]); sim += list(_similarity_maps(clip, x, T[i:i+bs, None].to(x.device))[:, 0])
         add('similarity (phrase)', sim)
-    area = [float(np.mean(s.masks[k])) for s in scenes for k in range(2)]
-    chance = dict(pointing=float(np.mean(area)), mass=float(np.mean(area)), own_vs_other=0.5)
-    cfg = dict(model=clip.info.name, n_scenes=len(scenes), settings={k: {a: str(b) for a, b in v.items()} for k, v in settings.items()})
-    return GroundingResult(scores, chance, cfg, resid)
+    area = [float(regions[k].mean()) for k in keep]
+    chance = dict(pointing=float(np.mean(area)), mass=float(np.mean(area)),
+                  own_vs_other=0.5 if any(math.isfinite(v) for v in next(iter(scores.values()))['own_vs_other']) else float('nan'))
+    cfg = dict(model=clip.info.name, n_records=len(recs), n_pairs=len(pairs), region=region, box_format=box_format,
+               settings={k: {a: str(b) for a, b in v.items()} for k, v in settings.items()})
+    items = [dict(id=recs[k].get('id'), caption=recs[k]['caption'], phrase=recs[k]['phrase']) for k in keep]
+    return GroundingResult(scores, chance, cfg, resid, items, {k: v for k, v in skipped.items()})
 
 # %% ../nbs/06_exclip.ipynb #0e178a12
 _IMG_FIELDS = ('image', 'file_name', 'file', 'path', 'filename', 'img')
@@ -1145,6 +1294,97 @@ def read_pairs(
             pairs.append(dict(id=_rel_id(full, root), path=str(full), caption=c.strip(), **extra))
     if not pairs: raise UserError(f"No caption–image pairs in {p}")
     return pairs
+
+# %% ../nbs/06_exclip.ipynb #17f65f52
+def _polygons_mask(seg, size:tuple, what:str)->np.ndarray:
+    "COCO polygon segmentation `[[x1, y1, x2, y2, …], …]` → bool mask `[H, W]`."
+    from PIL import ImageDraw
+    W, H = size; m = Image.new('L', (int(W), int(H)), 0); d = ImageDraw.Draw(m)
+    for poly in seg:
+        pts = [float(v) for v in poly]
+        if len(pts) < 6 or len(pts) % 2: raise UserError(f"{what}: a polygon needs at least 3 (x, y) points, got {len(pts)} numbers")
+        d.polygon(list(zip(pts[::2], pts[1::2])), fill=255)
+    return np.asarray(m) > 0
+
+def _has_words(caption:str, phrase:str)->bool:
+    norm = lambda s: ' ' + ' '.join(re.findall(r"[a-z0-9']+", s.lower())) + ' '
+    return norm(phrase) in norm(caption)
+
+def _read_coco_grounding(d:dict, p:Path, root:Path, box_format:str)->list:
+    imgs = {im['id']: im for im in d['images']}
+    cats = {c['id']: c.get('name') for c in d.get('categories', [])}
+    caps = collections.defaultdict(list)
+    for im in d['images']:
+        for c in ([im['caption']] if isinstance(im.get('caption'), str) else im.get('captions', [])): caps[im['id']].append(c)
+    for a in list(d.get('captions', [])) + [a for a in d['annotations'] if 'caption' in a and 'bbox' not in a]:
+        caps[a['image_id']].append(a['caption'])
+    out, no_caption, rle = [], 0, 0
+    for k, a in enumerate(d['annotations'], 1):
+        if 'bbox' not in a: continue
+        what = f"{p}, annotation {a.get('id', k)}"
+        if a.get('image_id') not in imgs: raise UserError(f"{what}: image_id {a.get('image_id')!r} is not in 'images'")
+        im = imgs[a['image_id']]; phrase = a.get('phrase') or cats.get(a.get('category_id'))
+        if not phrase: raise UserError(f"{what}: needs a 'phrase' or a 'category_id' named in 'categories'")
+        if a.get('caption'): cap = a['caption']
+        else:
+            cap = next((c for c in caps[a['image_id']] if _has_words(c, phrase)), None)
+            if cap is None: no_caption += 1; continue
+        full = Path(im['file_name']).expanduser(); full = full if full.is_absolute() else root/full
+        r = dict(image=str(full), id=_rel_id(full, root), caption=cap.strip(), phrase=phrase, text=phrase,
+                 box=[float(v) for v in a['bbox']], box_format=box_format, coco_image_id=a['image_id'], coco_id=a.get('id'))
+        seg = a.get('segmentation')
+        if isinstance(seg, list) and seg:
+            size = (im['width'], im['height']) if 'width' in im and 'height' in im else _orig_size(full)
+            if size is None: raise UserError(f"{what}: cannot tell the size of {full} for its segmentation")
+            r['mask'] = _polygons_mask(seg, size, what)
+        elif seg: rle += 1
+        out.append(r)
+    if no_caption: warnings.warn(f"{p}: {no_caption} annotation(s) skipped: no caption of their image contains their phrase")
+    if rle: warnings.warn(f"{p}: {rle} RLE segmentation(s) not read (polygons only); their boxes are used")
+    return out
+
+def read_grounding(
+    path:str|Path,               # a COCO-style JSON, or JSON/JSONL grounding records (see above)
+    images:str|Path|None=None,   # the folder the image paths are relative to (default: the file's folder)
+    box_format:str|None=None,    # the file's boxes: default 'xywh' for COCO files, 'xyxy' for records (a record's 'box_format' wins)
+)->list:                         # one record per (image, caption, phrase, region)
+    "The grounding records of a user's file: image path and id, caption, phrase, and a box, boxes or a mask."
+    p = Path(path).expanduser()
+    if not p.is_file(): raise UserError(f"Grounding file not found: {p}")
+    root = Path(images).expanduser() if images else p.parent
+    if not root.is_dir(): raise UserError(f"Image folder not found: {root}")
+    if box_format is not None and box_format not in BOX_FORMATS: raise UserError(f"Unknown box format {box_format!r}; known: {', '.join(BOX_FORMATS)}")
+    try:
+        if p.suffix.lower() in ('.jsonl', '.ndjson'): rows = [json.loads(l) for l in p.read_text(encoding='utf-8').splitlines() if l.strip()]
+        else: rows = json.loads(p.read_text(encoding='utf-8'))
+    except ValueError as e: raise UserError(f"Cannot read grounding file {p}: {e}") from None
+    if isinstance(rows, dict) and 'images' in rows and 'annotations' in rows:
+        out = _read_coco_grounding(rows, p, root, box_format or 'xywh')
+    elif isinstance(rows, list):
+        out = []
+        for k, r in enumerate(rows, 1):
+            what = f"{p}, record {k}"
+            if not isinstance(r, dict): raise UserError(f"{what}: expected an object, got {r!r:.60}")
+            im = next((r[f] for f in _IMG_FIELDS if r.get(f)), None)
+            cap = next((r[f] for f in ('caption', 'text', 'sentence') if isinstance(r.get(f), str)), None)
+            if im is None or cap is None: raise UserError(f"{what}: needs an image ('image') and a caption ('caption'); got {list(r)}")
+            full = Path(str(im)).expanduser(); full = full if full.is_absolute() else root/full
+            for j, ph in enumerate(r['phrases'] if 'phrases' in r else [r], 1):
+                w = what + (f", phrase {j}" if 'phrases' in r else '')
+                if not isinstance(ph, dict) or not isinstance(ph.get('phrase'), str): raise UserError(f"{w}: needs a 'phrase'")
+                q = dict(image=str(full), id=_rel_id(full, root), caption=cap, phrase=ph['phrase'], text=ph.get('text', ph['phrase']),
+                         box_format=ph.get('box_format', r.get('box_format', box_format or 'xyxy')))
+                for f in ('box', 'boxes'):
+                    if f in ph: q[f] = ph[f]
+                if 'mask' in ph:
+                    mp = Path(str(ph['mask'])).expanduser(); mp = mp if mp.is_absolute() else root/mp
+                    if not mp.is_file(): raise UserError(f"{w}: mask file not found: {mp}")
+                    q['mask'] = np.asarray(Image.open(mp).convert('L')) > 0
+                q.update({f: v for f, v in ph.items() if f not in q and f not in ('phrase', 'text', 'mask')})
+                out.append(q)
+    else: raise UserError(f"{p}: expected a COCO-style object (images, annotations) or a list of records, got {type(rows).__name__}")
+    if not out: raise UserError(f"No grounding records in {p}")
+    return out
 
 # %% ../nbs/06_exclip.ipynb #ee46973c
 from .cli import cli_command, tour_section, _fig
@@ -1221,10 +1461,25 @@ def _exclip_many(args, clip, out:Path)->dict:
           + f"; wrote {out/'index.json'}")
     return dict(index, out=str(out))
 
+def _exclip_grounding(args, clip)->GroundingResult:
+    "`--grounding FILE`: the pointing game and the other grounding scores on the user's annotations; writes grounding.json/.txt."
+    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+    ge = grounding_eval(clip, args.grounding, settings={'exCLIP': _exclip_kw(args)}, baselines=not args.no_baselines, bs=args.bs,
+                        progress_bar=not args.quiet, box_format=args.box_format, region=args.region, images=args.images)
+    (out/'grounding.txt').write_text(ge.table() + '\n', encoding='utf-8')
+    (out/'grounding.json').write_text(json.dumps(dict(means=ge.means, chance=ge.chance, config=ge.config, residuals=ge.residuals,
+                                                      skipped={str(k): v for k, v in ge.skipped.items()}, records=ge.per_record()),
+                                                 indent=1, default=str), encoding='utf-8')
+    print(ge.table()); print(f"wrote {out/'grounding.json'}, {out/'grounding.txt'}")
+    return ge
+
 @cli_command('exclip', 'caption–image interactions (exCLIP) of one pair, or of every pair of a captions file')
 def cmd_exclip(args):
     import matplotlib; matplotlib.use('Agg')
     from clip_explain.cli import _clip_from
+    if args.grounding is not None:
+        if args.image or args.pairs or args.caption: raise UserError("--grounding FILE runs alone (with --images DIR, the folder of its images)")
+        return _exclip_grounding(args, _clip_from(args))
     one, many = args.image is not None, args.pairs is not None or args.images is not None
     if one == many or (args.image and not args.caption) or (args.images and not args.pairs and not args.caption):
         raise UserError("give --image FILE --caption TEXT (one pair), --pairs FILE [--images DIR] (a captions file), "
@@ -1234,7 +1489,7 @@ def cmd_exclip(args):
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     if many: return _exclip_many(args, clip, out)
     res = exclip(clip, args.caption, args.image, **_exclip_kw(args))
-    _fig(res.show(spans=args.span or None, boxes=[tuple(b) for b in args.box] if args.box else None), out, 'exclip.png')
+    _fig(res.show(spans=args.span or None, boxes=[tuple(b) for b in args.box] if args.box else None, box_format=args.box_format or 'xyxy'), out, 'exclip.png')
     (out/'exclip.html').write_text(_page(res, 'exclip.png'), encoding='utf-8')
     res.save(out/'interactions')
     print(res); print(f"wrote {out/'exclip.png'}, {out/'exclip.html'}, {out/'interactions.json'}")
@@ -1258,8 +1513,15 @@ def _exclip_args(p):
     p.add_argument('--shift', action='store_true', help='shifted embeddings (exact completeness to the shifted cosine)')
     p.add_argument('--truncate', action='store_true', help='truncate a caption longer than the context (else an error)')
     p.add_argument('--span', action='append', default=None, help='one pair: caption phrase to map onto the image (repeatable)')
-    p.add_argument('--box', nargs=4, type=float, action='append', default=None, metavar=('X0', 'Y0', 'X1', 'Y1'),
-                   help="one pair: image box in the image's pixels (repeatable)")
+    p.add_argument('--box', nargs=4, type=float, action='append', default=None, metavar=('X0', 'Y0', 'X1|W', 'Y1|H'),
+                   help="one pair: image box in the image's pixels, in --box-format (repeatable)")
+    p.add_argument('--box-format', default=None, choices=BOX_FORMATS,
+                   help="boxes are xyxy (x0 y0 x1 y1, the default) or xywh (x y width height, COCO's); with --grounding: "
+                        "overrides the file's (COCO bbox: xywh; records: xyxy)")
+    p.add_argument('--grounding', default=None, metavar='FILE',
+                   help='grounding evaluation (pointing game) on a COCO-style JSON or JSON/JSONL records file (see read_grounding)')
+    p.add_argument('--region', default='auto', choices=['auto', 'mask', 'box'], help='--grounding: score masks or boxes (auto: a mask if given)')
+    p.add_argument('--no-baselines', action='store_true', help='--grounding: exCLIP only, no first-order baselines')
 cmd_exclip.add_args = _exclip_args
 
 @tour_section(50, 'exCLIP: caption–image interactions')

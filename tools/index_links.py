@@ -16,7 +16,7 @@ import configparser, json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ROW = re.compile(r'^\| \[(?P<name>[^\]]+)\]\([^)]*\) \| (?P<what>.*?) \| (?P<colab>.*) \|$')
+ROW = re.compile(r'^\| \[(?P<name>[^\]]+)\]\([^)]*\) \| (?P<what>.*?) \|(?P<colab>.*)\|$')   # a row of the notebook table
 
 def settings(root:Path=ROOT)->dict:
     cp = configparser.ConfigParser(); cp.read(root/'settings.ini')

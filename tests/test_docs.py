@@ -104,18 +104,20 @@ def test_check_docs_catches_problems(tmp_path):
             '<script defer src="katex/contrib/auto-render.min.js" onload="renderMathInElement(document.body)"></script>'
     png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=='
     good = f'<!doctype html><html><head>{katex}</head><body><span class="math display">\\[\\phi^l_n(I) = \\sum_h x\\]</span>' \
-           f'<div class="cell-output"><img src="data:image/png;base64,{png}" style="width:200px"></div></body></html>'
+           f'<div class="cell-output"><img src="data:image/png;base64,{png}" style="width:200px"></div>' \
+           '<a href="index.html#nope">a missing anchor: a warning</a> <a href="04_bad.html">fine</a></body></html>'
     bad = '<!doctype html><html><head><link rel="stylesheet" href="https://cdn.example.org/x.css"></head><body>' \
-          '<span class="math display">\\[x^2\\]</span><img src="missing.png"><script>console.error("boom")</script></body></html>'
+          '<span class="math display">\\[x^2\\]</span><img src="missing.png"><a href="nowhere.html">x</a><script>console.error("boom")</script></body></html>'
     (site/'index.html').write_text('<html><body>home</body></html>')
     (site/'03_good.html').write_text(good)
     (site/'04_bad.html').write_text(bad)
     rep = check_docs.check(site, tmp_path/'out', screenshots=False)
     g, b = rep['pages']['03_good.html'], rep['pages']['04_bad.html']
     assert g['problems'] == [] and g['typeset'] == g['maths'] == 1 and g['figures'] == 1
+    assert g['warnings'] == ['link to a missing anchor: index.html#nope']
     probs = '\n'.join(b['problems'])
     for what in ('console error: boom', 'off the site (blocked): https://cdn.example.org/x.css', 'missing.png',
-                 'maths not typeset', 'method page without a figure'):
+                 'maths not typeset', 'method page without a figure', 'link to a missing file: nowhere.html'):
         assert what in probs, (what, probs)
 
 SITE = ROOT/'_docs'

@@ -8,8 +8,11 @@ environment.md §9) and fails when a page has
   * a request for anything off the site (the docs must work offline and on any static host; such requests are
     blocked and listed),
   * an image that did not load, or
-  * a maths element that KaTeX did not typeset (raw `\\[...\\]` left on the page, or a KaTeX error);
+  * a maths element that KaTeX did not typeset (raw `\\[...\\]` left on the page, or a KaTeX error), or
+  * a link to a file of the site that does not exist;
 and when a method page (03-08) shows no figure (an <img> or <svg> in a cell's output, at least 50 px wide).
+Links to an anchor that the target page lacks (a cross-reference to a symbol with no heading of its own) are listed as
+warnings: the link still opens the right page.
 A full-page screenshot of each page goes to `_docs_check/` with `report.json`.
 
     python tools/check_docs.py [--site _docs] [--out _docs_check] [--methods 03 04 05 06 07 08]
@@ -17,7 +20,9 @@ A full-page screenshot of each page goes to `_docs_check/` with `report.json`.
 Exit status: 0 all good, 1 problems (each printed as `PAGE: problem`), 2 the check could not run (no site, no
 Chromium, no Playwright). `.ci/run` runs it after the docs build; tests/test_docs.py runs it when the site is built.
 """
-import argparse, functools, json, shutil, sys, tempfile, threading, time
+import argparse, functools, json, posixpath, re, shutil, sys, tempfile, threading, time
+from html import unescape
+from urllib.parse import unquote
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -57,6 +62,24 @@ PROBE = """async () => {
           figures: figs.length, figure_imgs: figs.filter(e => e.tagName === 'IMG').length,
           figure_svgs: figs.filter(e => e.tagName !== 'IMG').length, title: document.title};
 }"""
+
+def links(site:Path)->tuple:
+    "Check the site's own links without a browser: ({page: [missing targets]}, {page: [links to a missing anchor]}, n links)."
+    ids = {p.relative_to(site).as_posix(): set(re.findall(r'\bid="([^"]+)"', p.read_text(encoding='utf-8')))
+           for p in site.rglob('*.html')}
+    missing, anchors, n = {}, {}, 0
+    for page in ids:
+        html = (site/page).read_text(encoding='utf-8')
+        for href in re.findall(r'<a\b[^>]*?\bhref="([^"]+)"', html):
+            if re.match(r'^[a-zA-Z][\w+.-]*:|^//', href): continue
+            n += 1
+            path, _, frag = unescape(href).partition('#')
+            path = path.split('?')[0]
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(page), unquote(path))) if path else page
+            if target.endswith('/') or (site/target).is_dir(): target = posixpath.join(target, 'index.html')
+            if not (site/target).is_file(): missing.setdefault(page, []).append(href)
+            elif frag and target in ids and unquote(frag) not in ids[target]: anchors.setdefault(page, []).append(href)
+    return missing, anchors, n
 
 def _router(host:str, blocked:list):
     "A route handler (one argument: Playwright passes the request too to a handler that takes two) that lets the site's own requests through and blocks, and lists, all others."
@@ -107,6 +130,11 @@ def check(site:Path, out:Path, methods=METHODS, chromium:str|None=None, screensh
             ctx.close()
     finally:
         srv.shutdown()
+    missing, anchors, n_links = links(site)
+    for name, r in report['pages'].items():
+        r['problems'] += [f'link to a missing file: {h}' for h in missing.get(name, [])]
+        r['warnings'] = [f'link to a missing anchor: {h}' for h in anchors.get(name, [])]
+    report['links'] = n_links
     ps = report['pages'].values()
     report.update(n_pages=len(pages), maths=sum(r['maths'] for r in ps), typeset=sum(r['typeset'] for r in ps),
                   figures={n: r['figures'] for n, r in report['pages'].items() if Path(n).name.startswith(tuple(methods))},
@@ -134,8 +162,10 @@ def main(argv=None)->int:
         print(f"{name:22} maths {r['typeset']}/{r['maths']:<3} figures {r['figures']:<3} {r['load_s']:5.2f} s load, {r['seconds']:5.2f} s with screenshot"
               + ('' if not r['problems'] else f"  {len(r['problems'])} problem(s)"))
     for name, r in rep['pages'].items():
+        for w in r['warnings']: print(f'{name}: warning: {w}')
+    for name, r in rep['pages'].items():
         for pr in r['problems']: print(f'{name}: {pr}')
-    print(f"check_docs: {rep['n_pages']} pages, maths typeset {rep['typeset']}/{rep['maths']}, method-page figures "
+    print(f"check_docs: {rep['n_pages']} pages, {rep['links']} local links, maths typeset {rep['typeset']}/{rep['maths']}, method-page figures "
           + ', '.join(f'{Path(n).stem} {k}' for n, k in rep['figures'].items())
           + f", {rep['problems']} problem(s), {rep['seconds']} s; screenshots in {a.out}")
     return 1 if rep['problems'] else 0

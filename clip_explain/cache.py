@@ -10,9 +10,11 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from .core import config_hash, safe_name, chunks, progress
+from .inputs import UserError
 
 # %% auto #0
-__all__ = ['weights_fingerprint', 'model_key', 'ShardCache', 'cached_map', 'cached_text_embeddings', 'cached_classifier']
+__all__ = ['weights_fingerprint', 'model_key', 'dist_info', 'init_distributed', 'barrier', 'ShardCache', 'ShardedArray',
+           'cached_map', 'cached_text_embeddings', 'cached_classifier']
 
 # %% ../nbs/00a_cache.ipynb #918ec638
 def weights_fingerprint(model:torch.nn.Module)->str:
@@ -29,49 +31,135 @@ def model_key(clip)->dict:
     info = {k: v for k, v in clip.info.to_dict().items() if k != 'notes'}
     return dict(info, weights=weights_fingerprint(clip.model), dtype=str(clip.dtype))
 
+# %% ../nbs/00a_cache.ipynb #81da287e
+def dist_info()->tuple:
+    "`(rank, world_size)` of this process: from an initialised `torch.distributed` group, else `(0, 1)`."
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized(): return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+def init_distributed(
+    backend:str|None=None,  # 'gloo' or 'nccl' (default: NCCL when CUDA is available, else gloo)
+)->tuple:                   # `(rank, world_size)`
+    "Join the process group that `torchrun` describes in the environment (`WORLD_SIZE` > 1); a no-op otherwise."
+    import torch.distributed as dist
+    if int(os.environ.get('WORLD_SIZE', '1')) > 1 and dist.is_available() and not dist.is_initialized():
+        backend = backend or ('nccl' if torch.cuda.is_available() else 'gloo')
+        if backend == 'nccl': torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', '0')))
+        dist.init_process_group(backend)
+    return dist_info()
+
+def barrier():
+    "Wait for every rank (nothing to wait for in a single process)."
+    import torch.distributed as dist
+    if dist_info()[1] > 1: dist.barrier()
+
 # %% ../nbs/00a_cache.ipynb #2e9f9f56
+def _atomic_write_text(path:Path, text:str):
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp"); tmp.write_text(text); os.replace(tmp, path)
+
 class ShardCache:
-    "A folder of `.npy` shards keyed by the hash of `config`; resumable, never reused for a different config."
-    def __init__(self, root:str|Path, config:dict, name:str='cache', n_shards:int|None=None):
-        self.config, self.key = config, config_hash(config)
+    "A folder of `.npy` shards keyed by the hash of `config`; resumable, safe for many writers, never reused for a different config."
+    def __init__(self,
+                 root:str|Path,          # folder that holds the cache folders
+                 config:dict,            # everything the numbers depend on (its hash names the folder)
+                 name:str='cache',       # readable prefix of the folder name
+                 n_shards:int|None=None, # expected number of shards (recorded)
+                 dtype:str|None=None,    # store floating arrays as this numpy dtype (e.g. 'float16'); None keeps theirs
+                ):
+        self.config, self.key, self.dtype = config, config_hash(config), dtype
         self.dir = Path(root).expanduser()/f"{safe_name(name)}-{self.key}"
         self.dir.mkdir(parents=True, exist_ok=True)
-        meta = self.dir/'metadata.json'
+        meta, cfg = self.dir/'metadata.json', json.loads(json.dumps(config, sort_keys=True, default=str))
         if meta.exists():
-            old = json.loads(meta.read_text())
-            if json.loads(json.dumps(config, sort_keys=True, default=str)) != old['config']:
+            if cfg != json.loads(meta.read_text())['config']:
                 raise RuntimeError(f"Cache {self.dir} holds a different config with the same hash; remove it.")
         else:
-            self._write_meta(dict(config=json.loads(json.dumps(config, sort_keys=True, default=str)), name=name,
-                                  created=datetime.datetime.now().isoformat(timespec='seconds'), n_shards=n_shards, shards={}))
+            _atomic_write_text(meta, json.dumps(dict(config=cfg, name=name, n_shards=n_shards, shards={},
+                                                     created=datetime.datetime.now().isoformat(timespec='seconds')), indent=1))
     @property
     def meta(self)->dict: return json.loads((self.dir/'metadata.json').read_text())
-    def _write_meta(self, m:dict):
-        tmp = self.dir/'metadata.json.tmp'; tmp.write_text(json.dumps(m, indent=1)); os.replace(tmp, self.dir/'metadata.json')
+    def _marker(self, i:int)->Path: return self.dir/f"shard{i:05d}.done.json"
+    def _info(self, i:int)->dict:
+        m = self._marker(i)
+        return json.loads(m.read_text()) if m.exists() else self.meta['shards'][str(i)]   # older caches: in metadata.json
     def done(self)->list:
         "Indices of the completed shards."
-        return sorted(int(k) for k in self.meta['shards'])
+        new = {int(p.name[5:10]) for p in self.dir.glob('shard*.done.json')}
+        return sorted(new | {int(k) for k in self.meta['shards']})
     def _path(self, i:int, field:str)->Path: return self.dir/f"shard{i:05d}.{safe_name(field)}.npy"
     def write(self, i:int, arrays:dict):
-        "Write shard `i` (a dict of arrays with the same first dimension) atomically."
+        "Write shard `i` (a dict of arrays with the same first dimension): arrays first, then its completion marker."
         n = {len(a) for a in arrays.values()}
         if len(n) != 1: raise ValueError(f"Arrays of shard {i} have different lengths: {n}")
         for f, a in arrays.items():
             a = a.detach().cpu().numpy() if isinstance(a, torch.Tensor) else np.asarray(a)
-            tmp = self._path(i, f).with_suffix('.tmp.npy'); np.save(tmp, a); os.replace(tmp, self._path(i, f))
-        m = self.meta; m['shards'][str(i)] = dict(n=n.pop(), fields=sorted(arrays), at=time.time()); self._write_meta(m)
+            if self.dtype and a.dtype.kind == 'f': a = a.astype(self.dtype)
+            tmp = self._path(i, f).with_suffix(f'.{os.getpid()}.tmp.npy'); np.save(tmp, a); os.replace(tmp, self._path(i, f))
+        _atomic_write_text(self._marker(i), json.dumps(dict(n=n.pop(), fields=sorted(arrays), at=time.time())))
     def read(self, i:int, fields:Sequence[str]|None=None, mmap:bool=True)->dict:
         "Shard `i` as a dict of (memory-mapped) arrays."
-        info = self.meta['shards'][str(i)]
-        return {f: np.load(self._path(i, f), mmap_mode='r' if mmap else None) for f in (fields or info['fields'])}
+        return {f: np.load(self._path(i, f), mmap_mode='r' if mmap else None) for f in (fields or self._info(i)['fields'])}
     def load(self, fields:Sequence[str]|None=None)->dict:
-        "All completed shards, concatenated in shard order."
+        "All completed shards, concatenated in shard order (in memory; see `lazy` for large stores)."
         idx = self.done()
         if not idx: raise ValueError(f"Cache {self.dir} is empty")
         parts = [self.read(i, fields, mmap=True) for i in idx]
         return {f: np.concatenate([p[f] for p in parts]) for f in parts[0]}
+    def lazy(self, fields:Sequence[str]|None=None)->dict:
+        "All completed shards as `{field: ShardedArray}`: nothing is read until indexed."
+        idx = self.done()
+        if not idx: raise ValueError(f"Cache {self.dir} is empty")
+        return {f: ShardedArray(self, f, idx) for f in (fields or self._info(idx[0])['fields'])}
     def clear(self): shutil.rmtree(self.dir)
     def __repr__(self): return f"ShardCache({self.dir}, {len(self.done())} shards done)"
+
+# %% ../nbs/00a_cache.ipynb #5271188d
+class ShardedArray:
+    "One field of a `ShardCache` as a read-only array: indexing and iteration read only the shards they touch (memory-mapped)."
+    def __init__(self,
+                 cache:ShardCache, # the store
+                 field:str,        # which field
+                 shards:Sequence[int], # shard indices, in order
+                ):
+        self.cache, self.field = cache, field
+        self.parts = [cache.read(i, [field])[field] for i in shards]      # memory maps: no data read yet
+        self.offsets = np.cumsum([0] + [len(p) for p in self.parts])
+        self.shape, self.dtype = (int(self.offsets[-1]),) + self.parts[0].shape[1:], self.parts[0].dtype
+    def __len__(self): return self.shape[0]
+    @property
+    def nbytes(self)->int: return int(np.prod(self.shape))*self.dtype.itemsize
+    def __getitem__(self, idx):
+        rows, rest = (idx[0], idx[1:]) if isinstance(idx, tuple) else (idx, ())
+        if isinstance(rows, (int, np.integer)):
+            r = int(rows) + (len(self) if rows < 0 else 0)
+            if not 0 <= r < len(self): raise IndexError(rows)
+            k = int(np.searchsorted(self.offsets, r, 'right') - 1)
+            return np.array(self.parts[k][(r - self.offsets[k],) + rest])
+        rows = np.arange(len(self))[rows] if isinstance(rows, slice) else np.asarray(rows)
+        if rows.dtype == bool: rows = np.flatnonzero(rows)
+        rows = np.where(rows < 0, rows + len(self), rows)
+        if len(rows) and (rows.min() < 0 or rows.max() >= len(self)): raise IndexError(f"row index out of range for {len(self)} rows")
+        shard = np.searchsorted(self.offsets, rows, 'right') - 1
+        pieces, where = [], []
+        for k in np.unique(shard):
+            sel = np.flatnonzero(shard == k)
+            pieces.append(np.asarray(self.parts[k][rows[sel] - self.offsets[k]])[(slice(None),) + rest]); where.append(sel)
+        if not pieces: return np.zeros((0,) + self.shape[1:], self.dtype)[(slice(None),) + rest]
+        out = np.concatenate(pieces); return out[np.argsort(np.concatenate(where), kind='stable')]
+    def chunks(self):
+        "The array one shard at a time (peak memory: one shard)."
+        for p in self.parts: yield np.asarray(p)
+    def sum(self, axis:int=0, dtype=np.float64)->np.ndarray:
+        "Sum over rows, streamed shard by shard in float64."
+        if axis != 0: raise ValueError("only axis=0 (over rows) is streamed")
+        return sum(p.sum(0, dtype=dtype) for p in self.chunks())
+    def mean(self, axis:int=0)->np.ndarray:
+        "Mean over rows, streamed shard by shard in float64."
+        return self.sum(axis)/len(self)
+    def __array__(self, dtype=None, copy=None):
+        a = np.concatenate(list(self.chunks())); return a if dtype is None else a.astype(dtype)
+    def __repr__(self): return f"ShardedArray({self.field!r}, shape={self.shape}, dtype={self.dtype}, {len(self.parts)} shards, {self.nbytes/1e6:.1f} MB on disk)"
 
 # %% ../nbs/00a_cache.ipynb #8d681c64
 def cached_map(
@@ -82,21 +170,32 @@ def cached_map(
     name:str='run',              # a readable prefix for the cache folder
     shard_size:int=1024,         # items per shard
     progress_bar:bool|None=None, # show a progress bar over shards
+    lazy:bool=False,             # return `{field: ShardedArray}` read on demand instead of arrays in memory (needs `root`)
+    dtype:str|None=None,         # store floating arrays as this dtype ('float16' halves the disk); part of the cache key
 )->dict:
-    "Apply `fn` to `items` in shards, caching each shard on disk; resume where a previous run stopped."
+    "Apply `fn` to `items` in shards, caching each shard on disk; resume where a previous run stopped; split across `torchrun` ranks."
     items = list(items) if not hasattr(items, '__getitem__') else items
     n = len(items)
     if n == 0: raise ValueError("No items given")
     shards = list(range(0, n, shard_size))
+    rank, world = dist_info()
     if root is None:
+        if world > 1: raise UserError(f"this run is split across {world} processes (torchrun): give a cache folder (root= / --cache) that every process can write")
+        if lazy: raise UserError("lazy=True reads from a store on disk: give a cache folder (root= / --cache)")
         outs = [fn([items[j] for j in range(i, min(i+shard_size, n))]) for i in progress(shards, len(shards), name, progress_bar, 2)]
-        return {f: np.concatenate([np.asarray(o[f].cpu() if isinstance(o[f], torch.Tensor) else o[f]) for o in outs]) for f in outs[0]}
-    cache = ShardCache(root, dict(config, n_items=n, shard_size=shard_size), name, n_shards=len(shards))
-    todo = [k for k in range(len(shards)) if k not in set(cache.done())]
-    for k in progress(todo, len(todo), name, progress_bar, 2):
+        outs = [{f: np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v) for f, v in o.items()} for o in outs]
+        return {f: np.concatenate([o[f].astype(dtype) if dtype and o[f].dtype.kind == 'f' else o[f] for o in outs]) for f in outs[0]}
+    cfg = dict(config, n_items=n, shard_size=shard_size, **({'store_dtype': dtype} if dtype else {}))
+    cache = ShardCache(root, cfg, name, n_shards=len(shards), dtype=dtype)
+    have = set(cache.done())
+    todo = [k for k in range(len(shards)) if k not in have and k % world == rank]
+    for k in progress(todo, len(todo), name if world == 1 else f"{name} [rank {rank}/{world}]", progress_bar, 2):
         i = shards[k]
         cache.write(k, fn([items[j] for j in range(i, min(i+shard_size, n))]))
-    return cache.load()
+    barrier()
+    missing = sorted(set(range(len(shards))) - set(cache.done()))
+    if missing: raise RuntimeError(f"{len(missing)} shard(s) of {cache.dir} are missing after every rank finished (first: {missing[0]}); rerun to compute them")
+    return cache.lazy() if lazy else cache.load()
 
 # %% ../nbs/00a_cache.ipynb #8e09c29f
 def cached_text_embeddings(clip, texts:Sequence[str], root:str|Path|None=None, bs:int=256, shard_size:int=4096)->torch.Tensor:

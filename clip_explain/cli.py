@@ -25,7 +25,7 @@ def cli_command(name:str, help:str):
     return deco
 
 _METHOD_MODULES = ['clip_explain.zoo', 'clip_explain.decompose', 'clip_explain.textspan', 'clip_explain.neurons',
-                   'clip_explain.exclip', 'clip_explain.falcon', 'clip_explain.explainr']
+                   'clip_explain.exclip', 'clip_explain.falcon', 'clip_explain.explainr', 'clip_explain.bench']
 
 def _load_methods():
     "Import every method module that exists, so their sections and commands register."

@@ -107,7 +107,7 @@ def test_check_docs_catches_problems(tmp_path):
            f'<div class="cell-output"><img src="data:image/png;base64,{png}" style="width:200px"></div>' \
            '<a href="index.html#nope">a missing anchor: a warning</a> <a href="04_bad.html">fine</a></body></html>'
     bad = '<!doctype html><html><head><link rel="stylesheet" href="https://cdn.example.org/x.css"></head><body>' \
-          '<span class="math display">\\[x^2\\]</span><img src="missing.png"><a href="nowhere.html">x</a><script>console.error("boom")</script></body></html>'
+          '<span class="math display">\\[x^2\\]</span><img src="missing.png"><a href="nowhere.html">x</a><div class="cell-output"><pre>run:   0%|    | 0/2</pre></div><script>console.error("boom")</script></body></html>'
     (site/'index.html').write_text('<html><body>home</body></html>')
     (site/'03_good.html').write_text(good)
     (site/'04_bad.html').write_text(bad)
@@ -119,6 +119,24 @@ def test_check_docs_catches_problems(tmp_path):
     for what in ('console error: boom', 'off the site (blocked): https://cdn.example.org/x.css', 'missing.png',
                  'maths not typeset', 'method page without a figure', 'link to a missing file: nowhere.html'):
         assert what in probs, (what, probs)
+    assert b['warnings'] == ["a widget's text fallback is shown: run:   0%|    | 0/2"]
+
+def test_stand_in_hides_widget_fallbacks(tmp_path):
+    "Progress bars are dropped and explorers replaced by a note in the processed notebooks; other outputs stay."
+    q = _stand_in()
+    widget = lambda text: {'output_type': 'display_data', 'metadata': {},
+                           'data': {q.WIDGET: {'model_id': 'x', 'version_major': 2, 'version_minor': 0}, 'text/plain': [text]}}
+    fig = {'output_type': 'display_data', 'metadata': {}, 'data': {'image/png': 'iVBO', 'text/plain': ['<Figure>']}}
+    nb = {'cells': [{'cell_type': 'code', 'source': 'x', 'metadata': {}, 'execution_count': None,
+                     'outputs': [widget('decompose:   0%|          | 0/300 [00:00<?, ?it/s]'), fig,
+                                 widget('VBox(children=(Dropdown(options=(1, 2)),))')]}],
+          'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}
+    (tmp_path/'a.ipynb').write_text(json.dumps(nb))
+    assert q.static_widgets(tmp_path) == 2
+    outs = json.loads((tmp_path/'a.ipynb').read_text())['cells'][0]['outputs']
+    assert [list(o['data']) for o in outs] == [['image/png', 'text/plain'], ['text/markdown']]
+    assert q.WIDGET_NOTE in outs[1]['data']['text/markdown']
+    assert q.static_widgets(tmp_path) == 0                  # idempotent
 
 SITE = ROOT/'_docs'
 

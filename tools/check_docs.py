@@ -11,8 +11,8 @@ environment.md §9) and fails when a page has
   * a maths element that KaTeX did not typeset (raw `\\[...\\]` left on the page, or a KaTeX error), or
   * a link to a file of the site that does not exist;
 and when a method page (03-08) shows no figure (an <img> or <svg> in a cell's output, at least 50 px wide).
-Links to an anchor that the target page lacks (a cross-reference to a symbol with no heading of its own) are listed as
-warnings: the link still opens the right page.
+Listed as warnings: links to an anchor that the target page lacks (a cross-reference to a symbol with no heading of its
+own; the link still opens the right page) and widgets shown as their text fallback (`decompose:   0%|...`, `VBox(...)`).
 A full-page screenshot of each page goes to `_docs_check/` with `report.json`.
 
     python tools/check_docs.py [--site _docs] [--out _docs_check] [--methods 03 04 05 06 07 08]
@@ -48,7 +48,7 @@ def serve(site:Path):
     return srv, f'http://127.0.0.1:{srv.server_address[1]}/'
 
 # What each page reports once loaded: maths, images, figures in cell outputs (KaTeX's own SVGs are not figures).
-PROBE = """async () => {
+PROBE = r"""async () => {
   await Promise.all([...document.images].map(i => { i.loading = 'eager'; return i.decode().catch(() => {}); }));
   await document.fonts.ready;
   const maths = [...document.querySelectorAll('.math')];
@@ -58,7 +58,10 @@ PROBE = """async () => {
                          .map(i => i.getAttribute('src').slice(0, 80));
   const figs = [...document.querySelectorAll('.cell-output img, .cell-output svg')]
       .filter(e => !e.closest('.katex') && e.getBoundingClientRect().width >= 50 && (e.tagName !== 'IMG' || e.naturalWidth > 0));
-  return {maths: maths.length, typeset: maths.length - untypeset.length, untypeset, broken_images: broken,
+  const fallbacks = [...document.querySelectorAll('.cell-output')]
+      .filter(e => /\d+%\|/.test(e.textContent) || /^\s*(VBox|HBox|Box|interactive|Tab|Accordion)\(children=/.test(e.textContent))
+      .map(e => e.textContent.trim().slice(0, 60));
+  return {widget_fallbacks: fallbacks, maths: maths.length, typeset: maths.length - untypeset.length, untypeset, broken_images: broken,
           figures: figs.length, figure_imgs: figs.filter(e => e.tagName === 'IMG').length,
           figure_svgs: figs.filter(e => e.tagName !== 'IMG').length, title: document.title};
 }"""
@@ -134,6 +137,7 @@ def check(site:Path, out:Path, methods=METHODS, chromium:str|None=None, screensh
     for name, r in report['pages'].items():
         r['problems'] += [f'link to a missing file: {h}' for h in missing.get(name, [])]
         r['warnings'] = [f'link to a missing anchor: {h}' for h in anchors.get(name, [])]
+        r['warnings'] += [f"a widget's text fallback is shown: {t}" for t in r['widget_fallbacks']]
     report['links'] = n_links
     ps = report['pages'].values()
     report.update(n_pages=len(pages), maths=sum(r['maths'] for r in ps), typeset=sum(r['typeset'] for r in ps),

@@ -1,0 +1,54 @@
+"""Dataset-scale runs split across processes with torchrun (gloo on CPU) give the single-process result.
+
+Each test starts `python -m torch.distributed.run --standalone --nproc-per-node 2` on a small script, as a user would start
+`torchrun`, and compares what rank 0 saved with the same call in this process."""
+import os, subprocess, sys, textwrap
+from pathlib import Path
+import numpy as np
+import pytest, torch
+
+def torchrun(tmp_path:Path, script:str, *args, n:int=2, **env):
+    (tmp_path/'rank_script.py').write_text(textwrap.dedent(script))
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', str(n), '--max-restarts', '0',
+           str(tmp_path/'rank_script.py'), *map(str, args)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                       env={**os.environ, 'OMP_NUM_THREADS': '1', **{k: str(v) for k, v in env.items()}})
+    assert r.returncode == 0, r.stderr[-3000:]
+    return r
+
+DECOMPOSE = '''
+import sys, torch
+from clip_explain.core import load_clip
+from clip_explain.cache import init_distributed
+from clip_explain.data import ShapesWorld
+from clip_explain.decompose import decompose_dataset
+rank, world = init_distributed()
+assert world == 2
+clip = load_clip(device='cpu')
+dec = decompose_dataset(clip, [s.to_pil() for s in ShapesWorld(22, seed=3)], root=sys.argv[1], bs=4, shard_size=4)
+if rank == 0: torch.save(dict(heads=dec.heads, embedding=dec.embedding, ids=dec.ids), sys.argv[2])
+'''
+
+def test_decompose_two_ranks_equal_one_process(tmp_path):
+    from clip_explain.core import load_clip
+    from clip_explain.data import ShapesWorld
+    from clip_explain.decompose import decompose_dataset
+    torchrun(tmp_path, DECOMPOSE, tmp_path/'store', tmp_path/'two.pt')
+    two = torch.load(tmp_path/'two.pt')
+    one = decompose_dataset(load_clip(device='cpu'), [s.to_pil() for s in ShapesWorld(22, seed=3)], bs=4)
+    assert two['ids'] == one.ids and len(one.ids) == 22
+    torch.testing.assert_close(two['heads'], one.heads, atol=1e-5, rtol=0)
+    torch.testing.assert_close(two['embedding'], one.embedding, atol=1e-5, rtol=0)
+    shards = sorted((tmp_path/'store').glob('*/shard*.done.json'))
+    assert len(shards) == 6                                  # 22 images in shards of 4, written by both ranks
+
+def test_no_store_under_torchrun_is_one_line_error(tmp_path):
+    script = '''
+    from clip_explain.cache import cached_map, init_distributed
+    from clip_explain.inputs import UserError
+    init_distributed()
+    try: cached_map(lambda xs: {'x': xs}, [1, 2, 3], None, {})
+    except UserError as e: print('USERERROR', e)
+    '''
+    r = torchrun(tmp_path, script)
+    assert r.stdout.count('USERERROR') == 2 and 'cache folder' in r.stdout

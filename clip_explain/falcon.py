@@ -20,16 +20,16 @@ from .inputs import UserError, BadImageError, Images, as_images, image_of
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'SHAPES_CNN_NAME', 'SHAPES_CNN_CLASSES', 'SHAPES_CNN_MEAN', 'SHAPES_CNN_STD',
-           'STOPWORDS', 'DISCARD_WORDS', 'ATTRIBUTES', 'WORLD_WORDS', 'SHAPES_PRESET', 'get_module', 'FeatureNet',
-           'TargetModel', 'from_torchvision', 'ShapesCNN', 'shapes_cnn_target', 'shapes_cnn_accuracy',
-           'train_shapes_cnn', 'export_shapes_cnn', 'load_shapes_cnn', 'representations', 'high_threshold',
-           'feature_groups', 'FeatureGroupTarget', 'group_cams', 'largest_box', 'cam_crop', 'interpretability',
-           'Vocabulary', 'shapes_caption_vocabulary', 'default_vocabulary', 'ShardedVocabulary', 'Captions',
-           'check_vocabulary', 'retrieve_captions', 'simple_lemma', 'get_lemmatizer', 'clean_caption', 'extract_terms',
-           'score_terms', 'contrast', 'low_activating', 'FeatureGroup', 'FalconResult', 'name_group', 'falcon',
-           'rename_groups', 'scene_attributes', 'dominant_attributes', 'evaluate_groups', 'plot_group', 'plot_overview',
-           'group_browser', 'cmd_falcon', 'load_clip', 'ClipModel', 'ShapesWorld', 'WorldConfig', 'ImageFolder',
-           'read_text_bank', 'description_bank']
+           'STOPWORDS', 'DISCARD_WORDS', 'REFERENCE_DISCARD_WORDS', 'ATTRIBUTES', 'WORLD_WORDS', 'SHAPES_PRESET',
+           'get_module', 'FeatureNet', 'TargetModel', 'from_torchvision', 'ShapesCNN', 'shapes_cnn_target',
+           'shapes_cnn_accuracy', 'train_shapes_cnn', 'export_shapes_cnn', 'load_shapes_cnn', 'representations',
+           'high_threshold', 'feature_groups', 'FeatureGroupTarget', 'group_cams', 'largest_box', 'cam_crop',
+           'sweep_boxes', 'interpretability', 'Vocabulary', 'shapes_caption_vocabulary', 'default_vocabulary',
+           'ShardedVocabulary', 'Captions', 'check_vocabulary', 'retrieve_captions', 'get_discard', 'simple_lemma',
+           'get_lemmatizer', 'clean_caption', 'extract_terms', 'score_terms', 'contrast', 'low_activating',
+           'FeatureGroup', 'FalconResult', 'name_group', 'falcon', 'rename_groups', 'scene_attributes',
+           'dominant_attributes', 'evaluate_groups', 'plot_group', 'plot_overview', 'group_browser', 'cmd_falcon',
+           'load_clip', 'ClipModel', 'ShapesWorld', 'WorldConfig', 'ImageFolder', 'read_text_bank', 'description_bank']
 
 # %% ../nbs/07_falcon.ipynb #30808d85
 # `from clip_explain.falcon import *` also gives the loader and the data a FALCON run needs
@@ -389,11 +389,18 @@ def group_cams(
 # %% ../nbs/07_falcon.ipynb #fee28e06
 def largest_box(
     mask:np.ndarray,         # [H, W] bool
-    by:str='box',            # 'box': largest bounding-box area (the reference); 'pixels': largest region
+    by:str='box',            # 'box': largest bounding-box area (the reference); 'pixels': largest region (components only)
+    regions:str='components',# 'components': connected regions; 'sweep': the reference's box routine (`sweep_boxes`)
 )->tuple:                    # (x0, y0, x1, y1), exclusive ends
-    "Bounding box of the largest connected region of `mask` (the whole image if the mask is empty)."
+    "Bounding box of the largest region of `mask` (the whole image if the mask is empty); the first one on ties."
     from scipy import ndimage
     mask = np.asarray(mask, bool)
+    if regions == 'sweep':
+        if by != 'box': raise UserError("regions='sweep' ranks its boxes by area: use by='box'")
+        b = sweep_boxes(mask)
+        if not len(b): return (0, 0, mask.shape[1], mask.shape[0])
+        return tuple(int(v) for v in b[int(np.argmax((b[:, 2] - b[:, 0])*(b[:, 3] - b[:, 1])))])
+    if regions != 'components': raise UserError(f"regions must be 'components' or 'sweep', got {regions!r}")
     lab, n = ndimage.label(mask)
     if n == 0: return (0, 0, mask.shape[1], mask.shape[0])
     boxes = ndimage.find_objects(lab)
@@ -409,12 +416,13 @@ def cam_crop(
     thr:float=0.6,           # binarisation threshold
     mode:str='resize',       # 'resize': the box, resized to a square (the reference); 'mask': the image with the outside greyed
     size:int|None=None,      # output side (default: the image's longer side)
+    regions:str='components',# how the mask is split into regions (see `largest_box`; 'sweep' is the reference's routine)
 )->tuple:                    # (PIL crop, box in image pixels)
     "Crop `img` to the largest box of its CAM above `thr`."
     W, H = img.size
     if cam.shape != (H, W):
         cam = np.asarray(Image.fromarray(cam.astype(np.float32)).resize((W, H), Image.BILINEAR))
-    box = largest_box(cam >= thr)
+    box = largest_box(cam >= thr, regions=regions)
     size = size or max(W, H)
     if mode == 'resize': return img.crop(box).resize((size, size), Image.BICUBIC), box
     if mode == 'mask':
@@ -422,6 +430,32 @@ def cam_crop(
         a[~keep] = 128
         return Image.fromarray(a).resize((size, size), Image.BICUBIC), box
     raise UserError(f"mode must be 'resize' or 'mask', got {mode!r}")
+
+# %% ../nbs/07_falcon.ipynb #0826d5a5
+def sweep_boxes(
+    mask:np.ndarray,         # [H, W] bool
+)->np.ndarray:               # [n, 4] boxes (x0, y0, x1, y1), exclusive ends, in row-major order of their bottom-right corners
+    "The boxes of the reference's 'downright' sweep over `mask` (its `mask_to_boxes`; not connected components)."
+    m = np.asarray(mask, bool); H, W = m.shape
+    BIG = H + W + 2; K = BIG + 1                      # BIG marks cells outside every region; K separates runs in a row
+    cols = np.arange(W)
+    X, Y = np.full((H, W), BIG), np.full((H, W), BIG)
+    A = np.zeros((H, W), bool)
+    up_a, up_x, up_y = np.zeros(W, bool), np.full(W, BIG), np.full(W, BIG)
+    for i in range(H):
+        # a cell is in when it is in the mask, or when the cell on its left and the one above are both in
+        decide = np.where(m[i], 1, np.where(up_a, -1, 0))       # 1: in, 0: out, -1: as its left neighbour
+        last = np.maximum.accumulate(np.where(decide >= 0, cols, -1))
+        a = (last >= 0) & (decide[np.maximum(last, 0)] == 1)
+        run = np.cumsum(a & ~np.r_[False, a[:-1]])               # the run of consecutive in-cells each cell belongs to
+        for cand, out in ((np.minimum(cols, up_x), X), (np.minimum(i, up_y), Y)):
+            # the smallest column (row) reaching each cell from above or the left: a running minimum within each run
+            out[i] = np.where(a, np.minimum.accumulate(np.where(a, cand, BIG) - run*K) + run*K, BIG)
+        A[i], up_a, up_x, up_y = a, a, X[i], Y[i]
+    right, below = np.zeros_like(A), np.zeros_like(A)
+    right[:, :-1], below[:-1] = A[:, 1:], A[1:]
+    ys, xs = np.nonzero(A & ~right & ~below)                     # bottom-right corners
+    return np.stack([X[ys, xs], Y[ys, xs], xs + 1, ys + 1], 1).astype(int) if len(ys) else np.zeros((0, 4), int)
 
 # %% ../nbs/07_falcon.ipynb #02f17a5b
 def interpretability(emb:torch.Tensor)->float:
@@ -626,6 +660,23 @@ graphics defocused available royalty preview wallpaper wallpapers banner macro f
 illustration vector clipart clip art design template sample selective photoshopped print poster rendering render
 object objects thing things item items stuff something kind type""".split())
 
+# the reference's discard list (falcon_utils._DISCARD_WORDS), as data: its single-token entries
+REFERENCE_DISCARD_WORDS = frozenset("""photo background stock image closeup jpg picture png file pictures ive view www http
+showing blurred shot example camera footage free video displaying display displayed thumbnail focus focusing detail
+panoramic standard portrait zoom zoomed show showed real icon pixelated cropped autofocus caption graphic defocused available
+royalty etext blurry new pic left houzz full small br looking pro angle logo close right blur preview wallpaper dont fixed
+closed open profile color colored banner macro frame cut livescience bottom corner tvmdl overlay original sign old extreme hq
+isolated figure stockfoto vrr cm photography print embedded smaller testing captioned year photograph selective photoshopped
+come org akc iphone""".split())
+
+def get_discard(kind='ours')->tuple:
+    "(discard words, drop them before phrases are formed) for 'ours', 'original' (the reference's list and order), or a word list."
+    if isinstance(kind, str):
+        if kind == 'ours': return DISCARD_WORDS, False
+        if kind == 'original': return REFERENCE_DISCARD_WORDS, True
+        raise UserError(f"discard must be 'ours', 'original' or a list of words, got {kind!r}")
+    return frozenset(str(w).lower() for w in kind), False
+
 def simple_lemma(w:str)->str:
     "A small suffix-rule lemmatiser for plural nouns (used when lemminflect is not installed)."
     if len(w) > 4 and w.endswith('ies'): return w[:-3] + 'y'
@@ -656,15 +707,29 @@ def clean_caption(text:str)->list:
     t = re.sub(r'[^a-z0-9]+', ' ', t)
     return [w for w in t.split() if not re.fullmatch(r'fig\d+', w)]
 
-def extract_terms(caption:str, lemmatize:Callable=simple_lemma, min_len:int=3)->tuple:
-    "(words, phrases) of a caption: content words (lemmatised) and runs of ≥ 2 consecutive content words."
-    keep = lambda w: w not in STOPWORDS and w not in DISCARD_WORDS and len(w) >= min_len and not any(c.isdigit() for c in w)
+def extract_terms(
+    caption:str,
+    lemmatize:Callable=simple_lemma,
+    min_len:int=3,                       # shortest word kept
+    discard:frozenset=DISCARD_WORDS,     # words never kept (ours, or `REFERENCE_DISCARD_WORDS`)
+    drop_first:bool=False,               # remove discard words from the caption before forming phrases (the reference's order)
+    phrase_kind:str='runs',              # 'runs' of ≥ 2 content words, or 'noun' phrases of ≥ 2 words (`clip_explain.text`)
+)->tuple:
+    "(words, phrases) of a caption: content words (lemmatised) and runs of ≥ 2 consecutive content words (or noun phrases)."
+    if phrase_kind not in ('runs', 'noun'): raise UserError(f"phrase_kind must be 'runs' or 'noun', got {phrase_kind!r}")
+    keep = lambda w: w not in STOPWORDS and w not in discard and len(w) >= min_len and not any(c.isdigit() for c in w)
     words, phrases, run = [], [], []
-    for w in clean_caption(caption) + ['']:
+    toks = clean_caption(caption)
+    if drop_first: toks = [w for w in toks if w not in discard]
+    for w in toks + ['']:
         if w and keep(w): run.append(w); continue
         if len(run) >= 2: phrases.append(' '.join(run[:-1] + [lemmatize(run[-1])]))
         words += [lemmatize(x) for x in run]; run = []
-    words = [w for w in words if w not in DISCARD_WORDS and w not in STOPWORDS]
+    words = [w for w in words if w not in discard and w not in STOPWORDS]
+    if phrase_kind == 'noun':
+        from clip_explain.text import noun_phrases
+        ok = lambda p: all(w not in discard and w not in STOPWORDS and not any(c.isdigit() for c in w) for w in p.split())
+        phrases = [p for p in noun_phrases(' '.join(toks), min_words=2) if ok(p)]
     return list(dict.fromkeys(words)), list(dict.fromkeys(phrases))
 
 # %% ../nbs/07_falcon.ipynb #37f25811
@@ -672,15 +737,17 @@ def score_terms(
     texts:Sequence[Sequence[str]],      # per image, its retrieved captions
     scores,                             # per image, their scores ([n, k] tensor or nested lists)
     lemmatize:Callable=simple_lemma,
+    discard='ours',                     # discard list: 'ours', 'original' (the reference's) or a list of words
+    phrase_kind:str='runs',             # 'runs' of content words, or 'noun' phrases (`extract_terms`)
 )->tuple:                               # (words, phrases): {term: score}, sorted by score, descending
     "Per-group word and phrase scores: mean over images of the best score of a caption containing the term."
     scores = scores.tolist() if isinstance(scores, torch.Tensor) else scores
     n = len(texts); W, P = collections.Counter(), collections.Counter()
-    memo = {}
+    memo, (dw, first) = {}, get_discard(discard)
     for caps, scs in zip(texts, scores):
         wi, pi = {}, {}
         for c, s in zip(caps, scs):
-            if c not in memo: memo[c] = extract_terms(c, lemmatize)
+            if c not in memo: memo[c] = extract_terms(c, lemmatize, discard=dw, drop_first=first, phrase_kind=phrase_kind)
             ws, ps = memo[c]
             for w in ws: wi[w] = max(wi.get(w, -math.inf), s)
             for p in ps: pi[p] = max(pi.get(p, -math.inf), s)
@@ -868,7 +935,7 @@ def load(cls:FalconResult, path:str|Path)->FalconResult:
     return cls(groups, meta['stats'], meta['config'], meta['provenance'], meta.get('message', ''), ids)
 
 # %% ../nbs/07_falcon.ipynb #078124ee
-_NAMING = ('k_captions', 'score', 'temperature', 'contrast_thr', 'contrast_scale', 'n_words', 'n_phrases', 'lemmatizer')
+_NAMING = ('k_captions', 'score', 'temperature', 'contrast_thr', 'contrast_scale', 'n_words', 'n_phrases', 'lemmatizer', 'discard', 'phrase_kind')
 
 def name_group(
     g:FeatureGroup,                # a group with its crop embeddings (`emb`) and, for the contrast, its low images' (`low_emb`)
@@ -880,19 +947,23 @@ def name_group(
     contrast_scale:str='relative', # … times the group's top term score ('relative'), or as is ('absolute')
     n_words:int=8, n_phrases:int=8, # concepts kept
     lemmatizer:str|Callable='auto', # a `get_lemmatizer` kind, or a function word → lemma
+    discard='ours',                # discard list: 'ours', 'original' (the reference's, with its cleaning order) or a list of words
+    phrase_kind:str='runs',        # phrases: 'runs' of ≥ 2 content words (ours), or 'noun' phrases (closer to the reference)
 )->FeatureGroup:                   # the same group, named (captions, word and phrase scores before and after the contrast)
     "Step 3 for one group: caption its crops and its low-activating images from `vocab`, score words and phrases, contrast."
     if g.emb is None or len(g.emb) == 0: raise UserError(f"Group {g.label} has no crop embeddings to name")
     if contrast_scale not in ('relative', 'absolute'): raise UserError(f"contrast_scale must be 'relative' or 'absolute', got {contrast_scale!r}")
     check_vocabulary(vocab, g.emb.shape[1], f"the CLIP model that embedded group {g.label}'s crops")
     lem = get_lemmatizer(lemmatizer) if isinstance(lemmatizer, str) else lemmatizer
+    get_discard(discard)
+    if phrase_kind not in ('runs', 'noun'): raise UserError(f"phrase_kind must be 'runs' or 'noun', got {phrase_kind!r}")
     cthr = lambda terms: contrast_thr*max(terms.values(), default=0.) if contrast_scale == 'relative' else contrast_thr
     g.captions = retrieve_captions(g.emb, vocab, k_captions, score, temperature)
-    g.words_all, g.phrases_all = score_terms(g.captions.texts, g.captions.score, lem)
+    g.words_all, g.phrases_all = score_terms(g.captions.texts, g.captions.score, lem, discard, phrase_kind)
     g.low_captions, g.low_words, g.low_phrases = None, {}, {}
     if g.low_emb is not None and len(g.low_emb):
         g.low_captions = retrieve_captions(g.low_emb, vocab, k_captions, score, temperature)
-        g.low_words, g.low_phrases = score_terms(g.low_captions.texts, g.low_captions.score, lem)
+        g.low_words, g.low_phrases = score_terms(g.low_captions.texts, g.low_captions.score, lem, discard, phrase_kind)
     kw, g.removed_words = contrast(g.words_all, g.low_words, cthr(g.words_all))
     kp, g.removed_phrases = contrast(g.phrases_all, g.low_phrases, cthr(g.phrases_all))
     g.words, g.phrases = list(kw.items())[:n_words], list(kp.items())[:n_phrases]
@@ -912,6 +983,7 @@ def falcon(
     min_size:int=11,                  # minimum group size (the reference keeps groups of > 10 images)
     cam_thr:float=0.6,                # CAM binarisation threshold
     crop_mode:str='resize',           # 'resize' (the reference) or 'mask'
+    box_regions:str='components',     # CAM mask regions: 'components' (connected) or 'sweep' (the reference's box routine)
     int_thr:float=0.8,                # a group is interpretable if its score is above this
     k_captions:int=5,                 # captions retrieved per image
     score:str='softmax',              # caption score: 'softmax' over the full vocabulary, or 'cosine'
@@ -923,6 +995,8 @@ def falcon(
     contrast_scale:str='relative',    # … times the group's top term score ('relative'), or as is ('absolute', the reference: 0.1)
     n_words:int=8, n_phrases:int=8,   # concepts kept per group
     lemmatizer:str='auto',            # 'auto', 'lemminflect', 'simple' or 'none'
+    discard='ours',                   # discard list: 'ours', 'original' (the reference's) or a list of words
+    phrase_kind:str='runs',           # phrases: 'runs' of content words, or 'noun' phrases (`clip_explain.text`)
     max_groups:int|None=None,         # explain at most this many (largest) groups
     keep:int=16,                      # thumbnails kept per group for the figures
     bs:int=64,                        # batch size (features, Grad-CAM, CLIP)
@@ -947,11 +1021,14 @@ def falcon(
     temperature = clip.logit_scale if temperature is None else temperature
     d_clip = _embed_dim(clip)
     if vocab is not None: check_vocabulary(vocab, d_clip, f"the CLIP model {clip.info.name!r}")
-    get_lemmatizer(lemmatizer)
+    get_lemmatizer(lemmatizer); get_discard(discard)
+    if phrase_kind not in ('runs', 'noun'): raise UserError(f"phrase_kind must be 'runs' or 'noun', got {phrase_kind!r}")
+    if box_regions not in ('components', 'sweep'): raise UserError(f"box_regions must be 'components' or 'sweep', got {box_regions!r}")
     if contrast_scale not in ('relative', 'absolute'): raise UserError(f"contrast_scale must be 'relative' or 'absolute', got {contrast_scale!r}")
-    config = dict(lim=lim, per_feature=per_feature, min_size=min_size, cam_thr=cam_thr, crop_mode=crop_mode, int_thr=int_thr,
+    config = dict(lim=lim, per_feature=per_feature, min_size=min_size, cam_thr=cam_thr, crop_mode=crop_mode, box_regions=box_regions, int_thr=int_thr,
                   k_captions=k_captions, score=score, temperature=temperature, low_thr=low_thr, low_sim=low_sim, n_low=n_low,
-                  contrast_thr=contrast_thr, contrast_scale=contrast_scale, n_words=n_words, n_phrases=n_phrases, lemmatizer=lemmatizer, max_groups=max_groups)
+                  contrast_thr=contrast_thr, contrast_scale=contrast_scale, n_words=n_words, n_phrases=n_phrases, lemmatizer=lemmatizer,
+                  discard=discard if isinstance(discard, str) else sorted(get_discard(discard)[0]), phrase_kind=phrase_kind, max_groups=max_groups)
     naming = {k: config[k] for k in _NAMING}
     # Step 1: representations and groups (rows of R are the readable images, `src[r]` their index in the probe set)
     src, R = _representations(target, ims, bs, root, progress_bar)
@@ -989,7 +1066,7 @@ def falcon(
         for ch in chunks([src[r] for r in rows], bs):
             imgs = [ims[i] for i in ch]
             views = [target.view(im) for im in imgs]
-            cropped = [cam_crop(v, c, cam_thr, crop_mode) for v, c in zip(views, group_cams(target, imgs, feats, bs))]
+            cropped = [cam_crop(v, c, cam_thr, crop_mode, regions=box_regions) for v, c in zip(views, group_cams(target, imgs, feats, bs))]
             embs.append(clip.encode_images([c for c, _ in cropped], bs=bs)); boxes += [b for _, b in cropped]
             room = keep - len(views_k); views_k += views[:room]; crops_k += [c for c, _ in cropped[:room]]
             size = size or views[0].size
@@ -1167,7 +1244,9 @@ def group_browser(result:FalconResult, n:int=8):
             out.clear_output(wait=True); plot_group(result, group, n=images); plt.show()
     ui = W.interactive(show, group=W.Dropdown(options=opts, value=order[0], description='group'),
                        images=W.IntSlider(value=n, min=2, max=16, description='images'))
-    return W.VBox([ui, out])
+    box = W.VBox([ui, out])
+    box.default = order[0]                               # the group shown first (draw it with `plot_group` for a static page)
+    return box
 
 # %% ../nbs/07_falcon.ipynb #18c6b853
 from .cli import cli_command, tour_section, _fig
@@ -1238,7 +1317,8 @@ def _falcon_rename(args)->FalconResult:
                             f"with the same model (--model/--pretrained), not {clip.info.name!r} ({clip.info.pretrained})")
     vocab = _vocab_from(args, clip)
     if vocab is None: raise UserError("--result needs a new vocabulary: --vocab FILE, or --vocab-emb DIR --vocab-captions FILE")
-    kw = {k: v for k, v in dict(contrast_thr=args.contrast_thr, contrast_scale=args.contrast_scale).items() if v is not None}
+    kw = {k: v for k, v in dict(contrast_thr=args.contrast_thr, contrast_scale=args.contrast_scale, discard=args.discard,
+                                    phrase_kind=args.phrases).items() if v is not None}
     new = rename_groups(res, vocab, args.group, **kw)
     out = _write_falcon(new, Path(args.out), not args.no_figures)
     print(new); print(f"wrote {out}")
@@ -1259,7 +1339,8 @@ def cmd_falcon(args):
     vocab = _vocab_from(args, clip)
     preset = SHAPES_PRESET if target.name == SHAPES_CNN_NAME and clip.info.pretrained == 'bundled' else {}
     kw = {k: v for k, v in dict(lim=args.lim, min_size=args.min_size, int_thr=args.int_thr, crop_mode=args.crop_mode, low_sim=args.low_sim,
-                                cam_thr=args.cam_thr, contrast_thr=args.contrast_thr, contrast_scale=args.contrast_scale).items() if v is not None}
+                                cam_thr=args.cam_thr, contrast_thr=args.contrast_thr, contrast_scale=args.contrast_scale,
+                                box_regions=args.box_regions, discard=args.discard, phrase_kind=args.phrases).items() if v is not None}
     res = falcon(images, target, clip, vocab, **{**preset, **kw}, per_feature=args.per_feature, bs=args.bs, root=args.cache,
                  progress_bar=not args.quiet, skip_bad=args.skip_bad)
     out = _write_falcon(res, Path(args.out), not args.no_figures)
@@ -1293,6 +1374,9 @@ def _falcon_args(p):
     p.add_argument('--cam-thr', type=float, default=None, help='CAM binarisation threshold (default: 0.6)')
     p.add_argument('--contrast-thr', type=float, default=None, help='contrast threshold (default: 0.5)')
     p.add_argument('--contrast-scale', default=None, choices=['relative', 'absolute'], help="default: 'relative'")
+    p.add_argument('--box-regions', default=None, choices=['components', 'sweep'], help="CAM mask regions (default: 'components'; 'sweep' is the reference's box routine)")
+    p.add_argument('--discard', default=None, choices=['ours', 'original'], help="words never used as concepts (default: 'ours'; 'original' is the reference's list)")
+    p.add_argument('--phrases', default=None, choices=['runs', 'noun'], help="phrases: runs of content words (default) or noun phrases")
     p.add_argument('--bs', type=int, default=64, help='batch size (features, Grad-CAM, CLIP)'); p.add_argument('--cache', default=None, help='cache folder')
     p.add_argument('--out', default='falcon_out'); p.add_argument('--quiet', action='store_true', help='no progress bars')
     p.add_argument('--no-figures', action='store_true', help='write the result, the table and the group files only')

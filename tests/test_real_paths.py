@@ -681,3 +681,29 @@ def test_decompose_out_in_new_folder(W):
     r = W.run('decompose-out-new-folder', ['decompose', *W.model['openclip-file'].args, '--images', W.good/'animals', '--out', p])
     if r.rc == 0: assert p.is_file(), "exit 0 but no output file" + r.tail()
     else: user_error(r, 'new-folder')
+
+# ---------------------------------------------------------------------------------------------------------------------
+# clip-explain bench (issue #14): the table of every method against its randomised control and chance
+
+@pytest.mark.parametrize('model', ['bundled', 'openclip-file'])
+def test_bench(W, model):
+    "`bench` (one part, two seeds, small): exit 0, bench.md/.json/.png, one row per metric with the seeds' spread; the bundled model beats its control."
+    out = W.out/f'bench-{model}'
+    m = [] if model == 'bundled' else W.model[model].args
+    r = W.run(f'bench-{model}', ['bench', *m, '--seed', 0, '--seed', 1, '--only', 'segmentation', '--scale', 0.5,
+                                 '--device', 'cpu', '--out', out])
+    ok(r)
+    for f in ('bench.md', 'bench.json', 'bench.png'): assert (out/f).is_file() and (out/f).stat().st_size > 0, f"no {f}" + r.tail()
+    j = jload(out/'bench.json')
+    assert j['seeds'] == [0, 1] and len(j['rows']) == 1, j
+    row = j['rows'][0]
+    assert {'method', 'metric', 'score', 'control', 'chance', 'n', 'score_sd', 'control_sd'} <= set(row), row
+    assert all(0 <= row[k] <= 1 for k in ('score', 'control', 'chance')), row
+    assert row['metric'] in (out/'bench.md').read_text(encoding='utf-8')
+    if model == 'bundled': assert row['score'] > row['control'] + 0.1, row      # segmentation mIoU: trained vs random weights
+
+def test_bench_bad_args(W):
+    "`bench` with a seed that is not a number, or an --out that is a file: exit 2 and one line."
+    user_error(W.run('bench-bad-seed', ['bench', '--seed', 'one', '--out', W.out/'bench-bad']), '--seed')
+    f = W.out/'bench-file.txt'; f.write_text('x')
+    user_error(W.run('bench-out-file', ['bench', '--only', 'segmentation', '--out', f]), 'bench-file.txt')

@@ -40,9 +40,11 @@ def random_weights(
     else:                                            # any other architecture: re-initialise a copy, module by module
         model = copy.deepcopy(clip.model); torch.manual_seed(seed)
         for m in model.modules():
-            if hasattr(m, 'reset_parameters'): m.reset_parameters()
-        for f in ('initialize_parameters', 'init_parameters'):
-            if hasattr(model, f): getattr(model, f)()
+            for f in ('reset_parameters', 'init_parameters'):
+                if callable(getattr(m, f, None)): getattr(m, f)()
+        with torch.no_grad():                        # parameters no module resets (embeddings, projections): random, same scale
+            for (k, p), q in zip(model.named_parameters(), clip.model.parameters()):
+                if torch.equal(p, q): p.normal_(0, float(q.float().std()) if q.numel() > 1 and q.float().std() > 0 else 0.02)
     model = model.to(device=clip.device, dtype=clip.dtype).eval()
     info = dataclasses.replace(clip.info, pretrained='random', sha256=None, notes=f'random weights (seed {seed}): the bench control')
     return ClipModel(model, clip.preprocess, clip.tokenizer, info, clip.device)

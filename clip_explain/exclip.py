@@ -871,11 +871,11 @@ def tokens_html(tokens:Sequence[str], values=None, highlight:Sequence[int]=(), v
                    f'font-family:monospace"{tip(i)}>{html.escape(t)}</span>' for i, (t, c) in enumerate(zip(tokens, cols)))
 
 # %% ../nbs/06_exclip.ipynb #ed0c09e2
-def plot_tokens(ax, tokens:Sequence[str], values=None, highlight:Sequence[int]=(), vmax:float|None=None, fontsize:float=9):
+def plot_tokens(ax, tokens:Sequence[str], values=None, highlight:Sequence[int]=(), vmax:float|None=None, fontsize:float=9, scale:float=1.):
     "Draw the tokens as flowing coloured text in `ax` (wrapping at the axes' width)."
     ax.axis('off'); r = ax.figure.canvas.get_renderer()
     cols = token_colours(values, vmax) if values is not None else ['#ffffff']*len(tokens)
-    x, y, dy = 0., 0.85, 0.32; hl = set(highlight)
+    x, y, dy = 0., 1 - 0.15*scale, 0.32*scale; hl = set(highlight)      # `scale` < 1: a taller panel, the same spacing in inches
     for i, (t, c) in enumerate(zip(tokens, cols)):
         txt = ax.text(x, y, t, transform=ax.transAxes, fontsize=fontsize, va='top', family='monospace',
                       bbox=dict(boxstyle='round,pad=0.15', fc=SELECT if i in hl else c, ec='#888' if i in hl else 'none', lw=0.6))
@@ -884,6 +884,15 @@ def plot_tokens(ax, tokens:Sequence[str], values=None, highlight:Sequence[int]=(
             x, y = 0., y - dy; txt.set_position((x, y)); bb = txt.get_window_extent(r).transformed(ax.transAxes.inverted())
         x = bb.x1 + 0.015
     return ax
+
+def _token_lines(tokens:Sequence[str], width_in:float, fontsize:float=9)->int:
+    "Lines `plot_tokens` needs for `tokens` in a panel `width_in` inches wide (monospace estimate)."
+    x, n = 0., 1
+    for t in tokens:
+        w = (len(t) + 1.2)*0.6*fontsize/72 + 0.015*width_in
+        if x + w > width_in and x > 0: n, x = n + 1, 0.
+        x += w
+    return n
 
 def plot_overlay(ax, image:np.ndarray, heat, vmax:float|None=None, box=None, title:str|None=None, alpha:float=0.85):
     "The image with a diverging patch map on top (opacity ∝ |value|) and an optional selection box (model-input pixels)."
@@ -945,15 +954,16 @@ def plot_exclip(
     if boxes is None: boxes, box_format = res.default_boxes(), 'xyxy'
     else: boxes = list(boxes)
     ncol = max(len(spans), len(boxes), 1); rows = (1 if spans else 0) + (1 if boxes else 0)
-    fig = plt.figure(figsize=(size*ncol, size*1.45*rows))
-    gs = fig.add_gridspec(2*rows, ncol, height_ratios=[4, 1.6]*rows, hspace=0.08, wspace=0.08)
+    tok = max(1.6, 0.45*_token_lines(res.tokens, size*0.85) + 0.5)              # room for the caption's lines
+    fig = plt.figure(figsize=(size*ncol, size*1.45*rows*(4 + tok)/5.6))
+    gs = fig.add_gridspec(2*rows, ncol, height_ratios=[4, tok]*rows, hspace=0.08, wspace=0.08)
     S = res.image.shape[0]; r = 0
     if spans:
         maps = [res.heatmap(sp) for sp in spans]; vmax = max(float(m.abs().max()) for m in maps) or 1.
         for c, (sp, m) in enumerate(zip(spans, maps)):
             rr = res.rows(sp)
             plot_overlay(fig.add_subplot(gs[2*r, c]), res.image, m, vmax, title=f"span {' '.join(res.tokens[i] for i in rr)!r}: Σ={float(m.sum()):+.3g}")
-            plot_tokens(fig.add_subplot(gs[2*r + 1, c]), res.tokens, highlight=rr)
+            plot_tokens(fig.add_subplot(gs[2*r + 1, c]), res.tokens, highlight=rr, scale=1.6/tok)
         r += 1
     if boxes:
         vals = [res.token_values(box=b, box_format=box_format) for b in boxes]
@@ -961,7 +971,7 @@ def plot_exclip(
         for c, (b, v) in enumerate(zip(boxes, vals)):
             plot_overlay(fig.add_subplot(gs[2*r, c]), res.image, torch.zeros(res.grid), box=_box_to_input(b, res.orig_size, S, box_format),
                          title=f"box → tokens (words max {float(v[1:-1].abs().max()):.3g})")
-            plot_tokens(fig.add_subplot(gs[2*r + 1, c]), res.tokens, v, vmax=vmax)
+            plot_tokens(fig.add_subplot(gs[2*r + 1, c]), res.tokens, v, vmax=vmax, scale=1.6/tok)
     if title: fig.suptitle(f"{res.caption!r}  ΣA={res.total:+.3f} (target {res.rhs:+.3f}, residual {res.rel_residual:.1%})", fontsize=9)
     return fig
 
@@ -1144,7 +1154,7 @@ def _region_input(rec:dict, orig_size:tuple|None, S:int, region:str, what:str)->
 def _check_records(records:Sequence[dict], box_format:str, region:str)->list:
     "Validated copies of grounding records (boxes as a list `boxes`, each checked against the image's size)."
     if region not in ('auto', 'mask', 'box'): raise UserError(f"region must be 'auto', 'mask' or 'box', got {region!r}")
-    out = []
+    out, sizes = [], {}
     for k, r in enumerate(records):
         if not isinstance(r, dict): raise UserError(f"Grounding record {k}: expected a dict, got {type(r).__name__}")
         what = f"record {k}" + (f" ({r['id']})" if r.get('id') is not None else '')
@@ -1154,7 +1164,8 @@ def _check_records(records:Sequence[dict], box_format:str, region:str)->list:
         boxes = [r['box']] if r.get('box') is not None else list(r.get('boxes') or [])
         if not boxes and r.get('mask') is None: raise UserError(f"Grounding {what}: needs a 'box', 'boxes' or a 'mask'")
         if region == 'box' and not boxes: raise UserError(f"Grounding {what}: region='box' but the record has no box")
-        size = _orig_size(r['image']) if boxes else None
+        if boxes and _image_key(r, k) not in sizes: sizes[_image_key(r, k)] = _orig_size(r['image'])   # each image opened once
+        size = sizes.get(_image_key(r, k))
         for b in boxes: as_xyxy(b, q['box_format'], size, f"Grounding {what}: box")
         q['boxes'] = boxes
         q['what'] = f"Grounding {what}"

@@ -140,7 +140,13 @@ def build_parser()->argparse.ArgumentParser:
 def run(argv:list|None=None):
     "Run `clip-explain ARGV` in this process and return the command's result (errors are raised, not turned into exit codes)."
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    from clip_explain.cache import init_distributed
+    rank, world = init_distributed()            # under torchrun: join the group; dataset-scale work is split through --cache
+    if rank == 0: return args.func(args)
+    import contextlib, io, tempfile               # other ranks: same work, but their outputs and prints are dropped
+    with tempfile.TemporaryDirectory(prefix=f'clip-explain-rank{rank}-') as d, contextlib.redirect_stdout(io.StringIO()):
+        if getattr(args, 'out', None): args.out = str(Path(d)/Path(args.out).name)
+        return args.func(args)
 
 # %% ../nbs/90_cli.ipynb #c1a0e002
 def _user_errors()->tuple:

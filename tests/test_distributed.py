@@ -52,3 +52,25 @@ def test_no_store_under_torchrun_is_one_line_error(tmp_path):
     '''
     r = torchrun(tmp_path, script)
     assert r.stdout.count('USERERROR') == 2 and 'cache folder' in r.stdout
+
+def test_cli_decompose_under_torchrun_equals_one_process(tmp_path):
+    "The README's form: torchrun --nproc-per-node 2 $(which clip-explain) decompose --images DIR … --cache DIR; rank 0 writes --out."
+    import shutil
+    from clip_explain.cli import run
+    from clip_explain.data import ShapesWorld
+    from clip_explain.decompose import Decomposition
+    exe = shutil.which('clip-explain'); assert exe, 'the console script is not installed'
+    (tmp_path/'photos'/'sub').mkdir(parents=True)
+    for i, s in enumerate(ShapesWorld(18, seed=4)): s.to_pil().save(tmp_path/'photos'/('sub' if i % 3 else '.')/f'scene{i:02d}.png')
+    args = ['decompose', '--images', str(tmp_path/'photos'), '--bs', '4']
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2', '--max-restarts', '0',
+                        exe, *args, '--cache', str(tmp_path/'cache'), '--out', 'two.safetensors'],
+                       capture_output=True, text=True, timeout=600, cwd=tmp_path, env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.count('saved ') == 1                     # rank 0 alone reports (and writes)
+    two = Decomposition.load(tmp_path/'two.safetensors')
+    one = run([*args, '--out', str(tmp_path/'one.safetensors')])
+    assert two.ids == one.ids and len(one.ids) == 18
+    torch.testing.assert_close(two.heads, one.heads, atol=1e-5, rtol=0)
+    assert len(list((tmp_path/'cache').glob('*/shard*.done.json'))) >= 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['cache', 'one.safetensors', 'photos', 'two.safetensors']   # nothing from rank 1

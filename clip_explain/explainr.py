@@ -15,23 +15,25 @@ from .cache import model_key, cached_text_embeddings
 from .inputs import UserError, BadImageError, Images, as_images, image_of
 from .data import (ShapesWorld, Scene, WorldConfig, COLOURS, SHAPES, SIDES, SIZES, PLACES, world_vocabulary,
                                shapes_text_bank, ImageFolder)
+from .text import (english_lexicon, lemminflect_lexicon, EN_ADJECTIVES, RuleTagger, SpacyTagger, text_backend,
+                               noun_chunks)
 
 # %% auto #0
-__all__ = ['SYNONYMS', 'PLURALS', 'PLACE_VERBS', 'POS_NAMES', 'STOPWORDS', 'DETERMINERS', 'COPULAS', 'EN_STOPWORDS',
-           'EN_ADJECTIVES', 'TAGGERS', 'LOSSES', 'Captioner', 'ShapesCaptioner', 'HFCaptioner', 'image_ids',
-           'dataset_spec', 'images_from_spec', 'check_captions', 'save_captions', 'load_captions', 'caption_images',
-           'read_captions_file', 'match_captions', 'import_captions', 'Concept', 'shapes_lexicon',
-           'lemminflect_lexicon', 'english_lexicon', 'Tagger', 'make_tagger', 'NoConceptsError', 'ConceptVectors',
-           'wilson_interval', 'wilson_jitter', 'ConceptEncoder', 'save_concepts', 'load_concepts', 'ConceptSurrogate',
-           'scaled_sim', 'KDLoss', 'NaiveKDLoss', 'SymmetricKDLoss', 'SymmetricNaiveKDLoss', 'make_loss',
-           'explainr_config', 'save_config', 'load_config', 'training_key', 'select_images', 'augment', 'OnTheFly',
-           'SurrogateData', 'prepare_data', 'CheckpointMismatchError', 'TrainResult', 'torch_threads', 'agreement',
-           'save_surrogate', 'read_surrogate_meta', 'load_surrogate', 'train_surrogate', 'plot_training',
+__all__ = ['SYNONYMS', 'PLURALS', 'PLACE_VERBS', 'POS_NAMES', 'STOPWORDS', 'DETERMINERS', 'COPULAS', 'EN_STOPWORDS', 'TAGGERS',
+           'LOSSES', 'Captioner', 'ShapesCaptioner', 'HFCaptioner', 'image_ids', 'dataset_spec', 'images_from_spec',
+           'check_captions', 'save_captions', 'load_captions', 'caption_images', 'read_captions_file', 'match_captions',
+           'import_captions', 'Concept', 'shapes_lexicon', 'Tagger', 'TextTagger', 'make_tagger', 'NoConceptsError',
+           'ConceptVectors', 'wilson_interval', 'wilson_jitter', 'ConceptEncoder', 'save_concepts', 'load_concepts',
+           'ConceptSurrogate', 'scaled_sim', 'KDLoss', 'NaiveKDLoss', 'SymmetricKDLoss', 'SymmetricNaiveKDLoss',
+           'make_loss', 'explainr_config', 'save_config', 'load_config', 'training_key', 'select_images', 'augment',
+           'OnTheFly', 'SurrogateData', 'prepare_data', 'CheckpointMismatchError', 'TrainResult', 'torch_threads',
+           'agreement', 'save_surrogate', 'read_surrogate_meta', 'load_surrogate', 'train_surrogate', 'plot_training',
            'ConceptScores', 'TextConceptScores', 'concept_scores', 'text_concept_scores', 'plot_concept_bars',
-           'shapes_pipeline', 'val_classifier', 'top_concepts_true', 'plot_aggregates', 'plot_contrast',
-           'retrieval_recalls', 'retrieval_faithfulness', 'retrieval_performance', 'nonneg_lasso', 'SpliceBaseline',
-           'tune_splice_l1', 'faithfulness', 'faithfulness_table', 'distinct_first_captions', 'evaluate_explainr',
-           'explain_view', 'explainr_explorer', 'cmd_explainr']
+           'shapes_pipeline', 'val_classifier', 'top_concepts_true', 'concept_deletion', 'plot_aggregates',
+           'plot_contrast', 'retrieval_recalls', 'retrieval_faithfulness', 'retrieval_performance', 'nonneg_lasso',
+           'SpliceBaseline', 'tune_splice_l1', 'faithfulness', 'faithfulness_table', 'distinct_first_captions',
+           'evaluate_explainr', 'explain_view', 'explainr_explorer', 'cmd_explainr', 'english_lexicon',
+           'lemminflect_lexicon', 'EN_ADJECTIVES']
 
 # %% ../nbs/08_explainr.ipynb #39537f48
 class Captioner:
@@ -358,11 +360,11 @@ def import_captions(
     return check_captions(caps)
 
 # %% ../nbs/08_explainr.ipynb #92d141ea
-POS_NAMES = {'n': 'n.', 'a': 'a.', 'v': 'v.'}
+POS_NAMES = {'n': 'n.', 'a': 'a.', 'v': 'v.', 'an': 'a.+n.', 'np': 'n.+pp', 'ap': 'a.+pp', 'anp': 'a.+n.+pp'}
 
 @dataclass(frozen=True, order=True)
 class Concept:
-    "A concept: a lemma with its part of speech ('n', 'a' or 'v')."
+    "A concept: a lemma with its part of speech ('n', 'a', 'v'; compounds: 'an' adjective–noun 'red circle', 'np' noun–prepositional phrase 'circle on left', 'ap' adjective–prepositional phrase 'red on left')."
     lemma:str; pos:str
     def __str__(self): return f"{self.lemma} ({POS_NAMES.get(self.pos, self.pos)})"
 
@@ -394,20 +396,6 @@ def shapes_lexicon()->dict:
     add('rest', 'n'); add('rest', 'v'); add('drawing', 'n')
     return lex
 
-def lemminflect_lexicon()->Callable:
-    "A lexicon over all English from lemminflect's dictionary: `word -> {pos: lemma}` (needs `pip install lemminflect`)."
-    try: import lemminflect
-    except ImportError as e: raise ImportError("lemminflect_lexicon needs `pip install lemminflect`; "
-                                               "or pass your own {word: {pos: lemma}} lexicon") from e
-    upos = {'NOUN': 'n', 'PROPN': 'n', 'ADJ': 'a', 'VERB': 'v'}
-    def lookup(word:str)->dict:
-        out = {}
-        for u, lemmas in lemminflect.getAllLemmas(word).items():
-            if u in upos and lemmas and upos[u] not in out: out[upos[u]] = lemmas[0].lower()
-        return out
-    lookup.__name__ = 'lemminflect'
-    return lookup
-
 # %% ../nbs/08_explainr.ipynb #79376415
 EN_STOPWORDS = STOPWORDS | set("""about above across after against along among around before behind below beneath beside between
 beyond down during except inside like near off out outside past since through throughout toward towards until up upon within
@@ -416,70 +404,32 @@ other another all few many more most much several own same what which who whom w
 although though me mine yours hers ours theirs myself yourself itself himself herself ourselves themselves something someone
 nothing anything everything somebody get gets got getting make makes made lot lots kind sort way very really quite rather
 almost""".split())
-EN_ADJECTIVES = set("""white black grey gray brown pink red orange yellow green blue purple violet golden silver beige tan dark
-light bright pale big small large little tiny huge giant tall short long wide narrow thick thin heavy old new young ancient
-modern empty full open closed wet dry hot cold warm cool clean dirty soft hard smooth rough flat round square sharp shiny
-fresh ripe sunny cloudy snowy rainy foggy busy quiet crowded happy sad smiling angry cute pretty beautiful ugly fancy plain
-simple strange wild wooden metal plastic glass stone leather fluffy furry hairy striped spotted colorful colourful
-traditional famous real fake vintage retro rustic tropical urban rural chinese american english french indian japanese
-asian african european""".split())
-_ADJ_SUFFIXES = ('ful', 'ous', 'ive', 'able', 'ible', 'less', 'ish', 'ic', 'al', 'ary')
-_NOT_ADJ = set("""animal metal hospital festival signal pedal petal canal crystal capital rival sandal pistol mammal
-medal portal total vessel olive knife wife life dive hive drive arrive music picnic traffic clinic magic topic plastic library
-dictionary salary summary diary boundary sanctuary anniversary glossary""".split())
-
-def _singular(w:str)->str:
-    if w.endswith('ies') and len(w) > 4: return w[:-3] + 'y'
-    if w.endswith(('sses', 'shes', 'ches', 'xes', 'zes')): return w[:-2]
-    if w.endswith('s') and not w.endswith(('ss', 'us', 'is', 'ous')) and len(w) > 3: return w[:-1]
-    return w
-
-def _verb_lemma(stem:str)->str:
-    "The lemma of an *-ing*/*-ed* stem: `sitt → sit`, `rid → ride`, `park → park`."
-    if len(stem) >= 3 and stem[-1] == stem[-2] and stem[-1] not in 'lsz': return stem[:-1]
-    groups = re.findall(r'[aeiou]+', stem)
-    if len(groups) == 1 and re.search(r'[^aeiou][aeiou][^aeiouwxy]$', stem): return stem + 'e'
-    return stem
-
-def english_lexicon(
-    min_zipf:float=2.0,   # drop words rarer than this in wordfreq's English counts (zipf scale: 2 ≈ once per 10⁷ words)
-)->Callable:              # `word -> {pos: lemma}` (named 'english-rules')
-    "A rule-based English lexicon (no dictionary download): stopwords, adjective lists and suffixes, -ing/-ed verbs, plural rules."
-    try: from wordfreq import zipf_frequency
-    except ImportError: zipf_frequency = None
-    def lookup(w:str)->dict:
-        if len(w) < 3 or w in EN_STOPWORDS or "'" in w: return {}
-        if zipf_frequency is not None and zipf_frequency(w, 'en') < min_zipf: return {}
-        if w in EN_ADJECTIVES: return {'a': w}
-        if w.endswith('ly') and len(w) > 4: return {}
-        if w.endswith('ing') and len(w) > 5: return {'v': _verb_lemma(w[:-3]), 'n': w}
-        if w.endswith('ed') and len(w) > 4 and not w.endswith('eed'): return {'v': _verb_lemma(w[:-2] if not w.endswith('ied') else w[:-3] + 'y'), 'a': w}
-        if w.endswith(_ADJ_SUFFIXES) and w not in _NOT_ADJ and len(w) > 5: return {'a': w}
-        return {'n': _singular(w)}
-    lookup.__name__ = 'english-rules'
-    return lookup
+_all_ = ['english_lexicon', 'lemminflect_lexicon', 'EN_ADJECTIVES']   # re-exported from clip_explain.text, where they live now
 
 # %% ../nbs/08_explainr.ipynb #491c6c82
 class Tagger:
-    "Lexicon-based (lemma, POS) tagger for captions: nouns, adjectives and verbs found in `lexicon`."
+    "Lexicon-based (lemma, POS) tagger for captions: nouns, adjectives and verbs found in `lexicon`; with `compounds`, also the adjective–noun pairs of each noun phrase."
     def __init__(self, lexicon:dict|Callable|None=None, # `{word: {pos: lemma}}` or a function word -> that dict (default: shapes)
-                 name:str|None=None):
+                 name:str|None=None,                      # the tagger's name (recorded in the encoder config)
+                 compounds:bool=False):                   # attribute binding: 'red circle (a.+n.)', 'circle on left (n.+pp)', 'red on left (a.+pp)', 'red circle on left (a.+n.+pp)'
         if lexicon is None: lexicon, name = shapes_lexicon(), name or 'shapes'
         self._lookup = lexicon.get if isinstance(lexicon, dict) else lexicon
         self.name = name or (f"dict{len(lexicon)}-{config_hash(lexicon)[:8]}" if isinstance(lexicon, dict) else
                              getattr(lexicon, '__name__', 'lexicon'))
+        self.compounds = compounds
+        if compounds: self.name += '+compounds'
         self._cache = {}
     def readings(self, word:str)->dict:
         if word in STOPWORDS: return {}
         if word not in self._cache: self._cache[word] = {p: l for p, l in (self._lookup(word) or {}).items() if p in POS_NAMES}
         return self._cache[word]
     def __call__(self, text:str)->list:
-        "The concepts of one caption, in order (repeats kept)."
+        "The concepts of one caption, in order (repeats kept); compounds follow their noun."
         words = re.findall(r"[a-z]+(?:'[a-z]+)?", text.lower())
         rs = [self.readings(w) for w in words]
-        out, prev_pos = [], None
-        for i, (w, r) in enumerate(zip(words, rs)):
-            if not r: prev_pos = None; continue
+        out, adjs, np_ = [], [], None                        # adjs: the adjectives right before the current word
+        for i, (w, r) in enumerate(zip(words, rs)):          # np_: (position, head, adjectives) of the last noun phrase
+            if not r: adjs = []; continue
             prev = words[i-1] if i else ''
             nxt = rs[i+1] if i + 1 < len(rs) else {}
             if len(r) == 1: pos = next(iter(r))
@@ -487,24 +437,55 @@ class Tagger:
             elif 'a' in r and 'n' in nxt: pos = 'a'
             elif w.endswith('ing') and 'v' in r: pos = 'v'
             else: pos = next(p for p in 'nav' if p in r)
-            out.append(Concept(r[pos], pos)); prev_pos = pos
+            c = Concept(r[pos], pos); out.append(c)
+            if pos == 'n' and self.compounds:
+                out += [Concept(f"{a} {c.lemma}", 'an') for a in adjs]
+                if np_ is not None and 2 <= i - np_[0] <= 3 and words[np_[0] + 1] in _PREPS and not any(rs[np_[0] + 1:i]):
+                    pp = f"{words[np_[0] + 1]} {c.lemma}"
+                    out += [Concept(f"{np_[1]} {pp}", 'np')] + [Concept(f"{a} {pp}", 'ap') for a in np_[2]]
+                    out += [Concept(f"{a} {np_[1]} {pp}", 'anp') for a in np_[2]]
+                    np_ = None                                   # 'on the left on grass': grass binds to the scene, not to 'left'
+                else: np_ = (i, c.lemma, adjs)
+            adjs = adjs + [c.lemma] if pos == 'a' else []
+        return out
+
+_PREPS = {'on', 'in', 'at', 'near', 'under', 'over', 'above', 'below', 'behind', 'beside', 'with'}
+_SHORT = {'NOUN': 'n', 'PROPN': 'n', 'ADJ': 'a', 'VERB': 'v'}
+
+class TextTagger(Tagger):
+    "Real-English concepts from `clip_explain.text`: nouns, adjectives and verbs tagged in context, and with `compounds` the adjective–noun pairs of each noun phrase."
+    def __init__(self, backend:str|object='auto', # a `clip_explain.text` backend name or tagger (`RuleTagger`, `SpacyTagger`)
+                 name:str|None=None,               # the tagger's name (default: the backend's)
+                 compounds:bool=False):            # add 'brown horse (a.+n.)' for every adjective of a noun phrase
+        self.backend = text_backend(backend); self.compounds = compounds
+        self.name = (name or self.backend.name) + ('+compounds' if compounds else '')
+    def readings(self, word:str)->dict:
+        return {_SHORT[t.pos]: t.lemma for t in self.backend(word) if t.pos in _SHORT}
+    def __call__(self, text:str)->list:
+        "The concepts of one caption, in order (repeats kept), then its compounds."
+        out = [Concept(t.lemma, _SHORT[t.pos]) for t in self.backend(text) if t.pos in _SHORT and len(t.word) > 2
+               and t.word not in EN_STOPWORDS and t.lemma not in EN_STOPWORDS]
+        if self.compounds: out += [Concept(f"{a} {p.head.lemma}", 'an') for p in noun_chunks(text, self.backend) for a in p.adjectives
+                                   if a not in EN_STOPWORDS]
         return out
 
 # %% ../nbs/08_explainr.ipynb #aa6d5fa8
-TAGGERS = ('auto', 'lemminflect', 'english', 'shapes')
+TAGGERS = ('auto', 'spacy', 'lemminflect', 'english', 'shapes')
 
 def make_tagger(
-    name:str='auto',   # 'auto' (lemminflect if installed, else 'english'), 'lemminflect', 'english' (rules), or 'shapes'
-)->Tagger:             # its `.name` says which one it is ('lemminflect', 'english-rules', 'shapes')
+    name:str='auto',       # 'auto' (spaCy if a pipeline loads, else lemminflect if installed, else 'english'), 'spacy', 'lemminflect', 'english' (rules), or 'shapes'
+    compounds:bool=False,  # also adjective–noun compounds of one noun phrase ('red circle (a.+n.)'): attribute binding
+)->Tagger:                 # its `.name` says which one it is ('spacy:…', 'lemminflect', 'english-rules', 'shapes'; '+compounds')
     "A concept tagger by name."
-    if name == 'shapes': return Tagger(shapes_lexicon(), name='shapes')
-    if name == 'english': return Tagger(english_lexicon())
-    if name == 'lemminflect':
-        try: return Tagger(lemminflect_lexicon())
-        except ImportError as e: raise UserError(str(e)) from None
-    if name == 'auto':
-        try: return Tagger(lemminflect_lexicon())
-        except ImportError: return Tagger(english_lexicon())
+    if name == 'shapes': return Tagger(shapes_lexicon(), name='shapes', compounds=compounds)
+    if name == 'english': return TextTagger(RuleTagger(english_lexicon()), 'english-rules', compounds)
+    if name == 'spacy': return TextTagger('spacy', compounds=compounds)
+    if name in ('lemminflect', 'auto'):
+        if name == 'auto' and (sp := SpacyTagger.load()) is not None: return TextTagger(sp, compounds=compounds)
+        try: return TextTagger(RuleTagger(lemminflect_lexicon(adverbs=True)), 'lemminflect', compounds)
+        except ImportError as e:
+            if name == 'lemminflect': raise UserError(str(e)) from None
+            return TextTagger(RuleTagger(english_lexicon()), 'english-rules', compounds)
     raise UserError(f"Unknown tagger {name!r}: one of {', '.join(TAGGERS)}")
 
 # %% ../nbs/08_explainr.ipynb #478ee16f
@@ -582,16 +563,20 @@ class ConceptEncoder:
                  min_count:int=3,          # keep concepts mentioned for at least this many images
                  max_frac:float=0.1,       # … and for at most this fraction of the images (`max_threshold`)
                  encoding:str='average',   # 'average' (fraction of captions) or 'union' (binary)
-                 tagger:Tagger|str='auto'): # a `Tagger` or a `make_tagger` name ('auto': real English; 'shapes' for the shapes world)
+                 tagger:Tagger|str='auto', # a `Tagger` or a `make_tagger` name ('auto': real English; 'shapes' for the shapes world)
+                 compounds:bool=False,     # with a tagger name: also adjective–noun compounds of one noun phrase (attribute binding)
+                 reduce_fractions:bool=False): # store each fraction z/m in lowest terms, as the reference does (its Wilson jitter then sees 8/8 as 1/1)
         if encoding not in ('average', 'union'): raise UserError(f"encoding must be 'average' or 'union', got {encoding!r}")
         if not 0 < max_frac <= 1: raise UserError(f"max_frac must be in (0, 1], got {max_frac}")
         if min_count < 1: raise UserError(f"min_count must be >= 1, got {min_count}")
         self.min_count, self.max_frac, self.encoding = min_count, max_frac, encoding
-        self.tagger = make_tagger(tagger) if isinstance(tagger, str) else tagger
+        self.tagger = make_tagger(tagger, compounds) if isinstance(tagger, str) else tagger
+        self.reduce_fractions = reduce_fractions
         self.vocab, self.doc_freq, self.n_fit = None, None, None
     @property
     def config(self)->dict:
-        return dict(min_count=self.min_count, max_frac=self.max_frac, encoding=self.encoding, tagger=self.tagger.name)
+        return dict(min_count=self.min_count, max_frac=self.max_frac, encoding=self.encoding, tagger=self.tagger.name,
+                    **(dict(reduce_fractions=True) if self.reduce_fractions else {}))
     def _per_caption(self, captions:dict)->dict:
         return {i: [set(self.tagger(c)) for c in cs] for i, cs in captions.items()}
     def fit(self, captions:dict)->'ConceptEncoder':
@@ -623,7 +608,9 @@ class ConceptEncoder:
                 for c in s:
                     if c in col: cnt[col[c]] = cnt.get(col[c], 0) + 1
             for k in sorted(cnt):
-                cols.append(k); num.append(1 if self.encoding == 'union' else cnt[k]); den.append(1 if self.encoding == 'union' else len(sets))
+                z, m = (1, 1) if self.encoding == 'union' else (cnt[k], len(sets))
+                if self.reduce_fractions: g = math.gcd(z, m); z, m = z//g, m//g
+                cols.append(k); num.append(z); den.append(m)
             indptr.append(len(cols))
         cv = ConceptVectors(list(captions), list(self.vocab), np.array(indptr, np.int64), np.array(cols, np.int32),
                             np.array(num, np.int32), np.array(den, np.int32), dict(self.config, n_fit=self.n_fit))
@@ -761,7 +748,8 @@ def make_loss(name:str, data_size:int, **kw)->nn.Module:
 _PAPER = dict(
     target=dict(name=None, pretrained=None),                 # None: the bundled shapes-world CLIP
     surrogate=dict(output_dim=None),                         # None: the CLIP embedding dimension
-    concepts=dict(min_count=3, max_frac=0.1, encoding='average', lexicon='auto'),   # lexicon: a `make_tagger` name
+    concepts=dict(min_count=3, max_frac=0.1, encoding='average', lexicon='auto',    # lexicon: a `make_tagger` name
+                  compounds=False, reduce_fractions=True),   # the reference: single lemmas; fractions in lowest terms
     dataset=dict(sampling=True, total_mass=0.8, caption_path='captions.json', encoding_path='encoding.safetensors', views=0,
                  flip=True),
     loss=dict(train=dict(name='SymmetricKDLoss', gamma1=0.9, gamma2=0.9, temp_student=0.1, temp_teacher=0.1),
@@ -771,8 +759,9 @@ _PAPER = dict(
     output=dict(path='ckpts'),
     seed=42)
 
-_SHAPES = {'concepts.max_frac': 0.8, 'concepts.min_count': 3, 'concepts.lexicon': 'shapes', 'dataset.flip': False, 'training.batch_size': 250,
-           'training.epochs': 100, 'optimizer.lr': 0.1, 'loss.val.classnames': 'shapes', 'loss.val.templates': ['{}']}
+_SHAPES = {'concepts.max_frac': 0.8, 'concepts.min_count': 3, 'concepts.lexicon': 'shapes', 'concepts.compounds': True,
+           'concepts.reduce_fractions': False, 'dataset.flip': False, 'dataset.sampling': False, 'training.batch_size': 250,
+           'training.epochs': 300, 'optimizer.lr': 0.4, 'loss.val.classnames': 'shapes', 'loss.val.templates': ['{}']}
 
 def _set(cfg:dict, key:str, value):
     d = cfg; *path, last = key.split('.')
@@ -1193,7 +1182,8 @@ def shapes_pipeline(n:int=1000, seed:int=0, clip:ClipModel|None=None, config:dic
     caps = caption_images(ShapesCaptioner(n=n_captions, noise=noise, paraphrase=paraphrase, seed=seed), world,
                           out/'captions.json' if out is not None else None, progress_bar=progress_bar)
     cc = cfg['concepts']
-    enc = ConceptEncoder(cc['min_count'], cc['max_frac'], cc['encoding'], cc['lexicon'])
+    enc = ConceptEncoder(cc['min_count'], cc['max_frac'], cc['encoding'], cc['lexicon'], cc.get('compounds', False),
+                         cc.get('reduce_fractions', False))
     cv = enc.fit_encode(caps)
     if out is not None: save_concepts(cv, out/'encoding.safetensors')
     data = prepare_data(clip, world, caps, cv, views=cfg['dataset']['views'], flip=cfg['dataset']['flip'], seed=seed,
@@ -1235,9 +1225,36 @@ def _truth_words(scene:Scene)->set:
     return out | {'shape', 'photo', 'object'}
 
 def top_concepts_true(scores:ConceptScores, scenes:Sequence[Scene], k:int=3)->float:
-    "Fraction of the top-`k` concepts (by |score|) of each scene that are true of it (positive scores only)."
-    hits = [c.lemma in _truth_words(s) for i, s in enumerate(scenes) for c, v in scores.top(i, k) if v > 0]
+    "Fraction of the top-`k` concepts (by |score|) of each scene that are true of it (positive scores only; a compound when each of its words is)."
+    hits = [all(w in _truth_words(s) for w in c.lemma.split() if w not in _PREPS)     # a compound: each of its words
+            for i, s in enumerate(scenes) for c, v in scores.top(i, k) if v > 0]
     return float(np.mean(hits))
+
+# %% ../nbs/08_explainr.ipynb #b94e76e3
+def concept_deletion(
+    sur:ConceptSurrogate,       # the surrogate to test (and, as the control, an untrained one of the same shape)
+    concepts,                   # `ConceptVectors` (or a dense `[n, |C|]` tensor) of the images
+    image_emb:torch.Tensor,     # [n, d] CLIP's image embeddings: CLIP's prediction is `argmax(image_emb @ classifier)`
+    classifier:torch.Tensor,    # [d, K] zero-shot classifier (e.g. the world's 48 captions)
+    k:int=3,                    # concepts deleted per image
+    n_random:int=10,            # random deletions averaged for the control
+    seed:int=0,                 # seed of the random deletions
+)->dict:                        # agreement with CLIP: `before`, after deleting the `top` k, after deleting k `random` ones; `gap` = random − top
+    "Deletion faithfulness: the surrogate's agreement with CLIP's prediction after deleting each image's top-`k` concepts (largest `v_i(k)`) vs `k` random concepts of its own."
+    c = concepts.dense() if isinstance(concepts, ConceptVectors) else concepts.float()
+    W = classifier.float().cpu(); y = (image_emb.float().cpu() @ W).argmax(1)
+    def agree(cc):
+        with torch.no_grad(): return float(((sur(cc).cpu().float() @ W).argmax(1) == y).float().mean())
+    active = c > 0
+    def drop(order):                                        # zero the first k active concepts of each row in `order`
+        idx = order.masked_fill(~active, float('-inf')).topk(min(k, c.shape[1]), 1).indices
+        keep = torch.ones_like(c).scatter_(1, idx, 0.)
+        return c*keep
+    s = concept_scores(sur, c).scores
+    g = torch.Generator().manual_seed(seed)
+    rand = [agree(drop(torch.rand(c.shape, generator=g))) for _ in range(n_random)]
+    out = dict(before=agree(c), top=agree(drop(s)), random=float(np.mean(rand)), k=k)
+    return dict(out, gap=out['random'] - out['top'])
 
 # %% ../nbs/08_explainr.ipynb #3bf12fb1
 def plot_aggregates(scores:ConceptScores, groups:Sequence, k:int=6, ncols:int=4, title:str='mean concept scores'):
@@ -1336,11 +1353,11 @@ def tune_splice_l1(base:SpliceBaseline, image_emb:torch.Tensor, target_l0:float,
 
 def faithfulness(student:torch.Tensor, teacher:torch.Tensor, texts:torch.Tensor, classifiers:dict, l0:float, block:int=1000,
                  groups:dict|None=None, retrieval_idx=None)->dict:
-    "Zero-shot agreement per classifier (and per group of images), retrieval faithfulness (on `retrieval_idx`), L0, cosine to CLIP."
+    "Zero-shot agreement per classifier (and per group of images and classifier), retrieval faithfulness (on `retrieval_idx`), L0, cosine to CLIP."
     out = {}
     for k, W in classifiers.items():
         out[f"zero-shot agreement ({k})"] = agreement(student, teacher, W)
-        for g, m in (groups or {}).items(): out[f"  … on {g}"] = agreement(student[m], teacher[m], W)
+        for g, m in (groups or {}).items(): out[f"  … on {g} ({k})"] = agreement(student[m], teacher[m], W)
     r = slice(None) if retrieval_idx is None else torch.as_tensor(retrieval_idx)
     out.update(retrieval_faithfulness(student[r], teacher[r], texts[r], block))
     out.update(L0=l0, cosine_to_clip=float((F.normalize(student.float(), dim=-1)*teacher.float()).sum(1).mean()))
@@ -1433,7 +1450,7 @@ def _images_of(out:Path, args)->Images:
     if args.images: return as_images(args.images, skip_bad=args.skip_bad)
     return images_from_spec(_meta(out)['images'], skip_bad=args.skip_bad)
 
-_TAGGER_NOTES = {'lemminflect': "real English: lemminflect's dictionary",
+_TAGGER_NOTES = {'lemminflect': "real English: lemminflect's dictionary", 'spacy': "real English: a spaCy pipeline",
                  'english-rules': "real English by suffix rules and wordfreq (pip install lemminflect for a dictionary)",
                  'shapes': "the shapes world's lexicon"}
 
@@ -1464,11 +1481,11 @@ def _step_caption(args, clip):
 
 def _step_concepts(args, clip):
     out = Path(args.out); caps = load_captions(out/'captions.json'); shapes = _is_shapes(out)
-    tagger = make_tagger(args.lexicon or ('shapes' if shapes else 'auto'))
-    max_frac = args.max_frac or explainr_config('shapes' if shapes else 'paper')['concepts']['max_frac']
-    enc = ConceptEncoder(args.min_count, max_frac, args.encoding, tagger)
+    cc = explainr_config('shapes' if shapes else 'paper')['concepts']
+    tagger = make_tagger(args.lexicon or ('shapes' if shapes else 'auto'), cc['compounds'])
+    enc = ConceptEncoder(args.min_count, args.max_frac or cc['max_frac'], args.encoding, tagger, reduce_fractions=cc['reduce_fractions'])
     cv = enc.fit_encode(caps); save_concepts(cv, out/'encoding.safetensors')
-    print(f"tagger: {tagger.name} ({_TAGGER_NOTES.get(tagger.name, 'your lexicon')})")
+    print(f"tagger: {tagger.name} ({_TAGGER_NOTES.get(tagger.name.split('+compounds')[0].split(':')[0], 'your lexicon')})")
     print(f"{cv}\nkept: {', '.join(cv.names)}\n→ {out/'encoding.safetensors'}, {out/'vocab.csv'}")
     return cv
 

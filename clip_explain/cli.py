@@ -142,7 +142,7 @@ def run(argv:list|None=None):
     args = build_parser().parse_args(argv)
     from clip_explain.cache import init_distributed
     rank, world = init_distributed()            # under torchrun: join the group; dataset-scale work is split through --cache
-    if rank == 0: return args.func(args)
+    if rank == 0 or getattr(args.func, 'distributed', lambda a: False)(args): return args.func(args)   # or the command splits its own work
     import contextlib, io, tempfile               # other ranks: same work, but their outputs and prints are dropped
     with tempfile.TemporaryDirectory(prefix=f'clip-explain-rank{rank}-') as d, contextlib.redirect_stdout(io.StringIO()):
         if getattr(args, 'out', None): args.out = str(Path(d)/Path(args.out).name)

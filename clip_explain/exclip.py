@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_exclip.ipynb #ef961c33
 from __future__ import annotations
-import os, re, csv, math, json, html, warnings, contextlib, collections
+import os, re, csv, math, json, html, shutil, warnings, contextlib, collections
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 from typing import Sequence, Callable
@@ -17,6 +17,7 @@ from .core import _openclip_attn, _hf_attn, _ls, _as_tensor
 from .metrics import upsample_map, pointing_game
 from .data import ShapesWorld, Scene
 from .inputs import UserError, Images, as_images, image_of, IMAGE_KEYS
+from .cache import dist_info, barrier
 
 # %% auto #0
 __all__ = ['RULES', 'BOX_FORMATS', 'SELECT', 'STOPWORDS', 'Tower', 'text_tower', 'image_tower', 'swap_block_input', 'block_input',
@@ -1427,7 +1428,7 @@ def _exclip_kw(args)->dict:
                 shift=args.shift, mode=args.mode, truncate=args.truncate)
 
 def _exclip_many(args, clip, out:Path)->dict:
-    "Batch mode: every pair of `--pairs` (or every image of `--images` with `--caption`), one output set per pair, an index."
+    "Batch mode: every pair of `--pairs` (or every image of `--images` with `--caption`), one output set per pair, an index; resumable, split across torchrun ranks."
     from tqdm.auto import tqdm
     if args.pairs: pairs = read_pairs(args.pairs, args.images)
     else:
@@ -1439,22 +1440,37 @@ def _exclip_many(args, clip, out:Path)->dict:
                                     + "; fix the paths or pass --skip-bad")
     stems, kw, rows, skipped = _stems(pairs), _exclip_kw(args), [], {}
     base = {'id', 'path', 'caption'}
-    with tqdm(total=len(pairs), desc='exCLIP pairs', disable=args.quiet, mininterval=1) as bar:
-        for s in range(0, len(pairs), args.bs):
+    rank, world = dist_info()                  # under torchrun: batch k is done by rank k mod world
+    key = config_hash(dict(kw, model=clip.info.name, sha256=clip.info.sha256, pretrained=clip.info.pretrained, pairs=pairs,
+                           bs=args.bs, figures=not args.no_figures, skip_bad=args.skip_bad))
+    parts = out/f'.exclip-parts-{key}'; parts.mkdir(exist_ok=True)   # one record per finished batch: a rerun resumes
+    starts = list(range(0, len(pairs), args.bs))
+    with tqdm(total=len(pairs), desc='exCLIP pairs' + (f' [rank {rank}/{world}]' if world > 1 else ''), disable=args.quiet, mininterval=1) as bar:
+        for b, s in enumerate(starts):
             ch = pairs[s:s + args.bs]
+            if b % world != rank or (parts/f'{b:07d}.json').exists(): continue
             ims = Images([q['path'] for q in ch], ids=[q['id'] for q in ch], skip_bad=args.skip_bad)
             res = exclip_batch(clip, [q['caption'] for q in ch], ims, bs=args.bs, progress_bar=False, skip_bad=args.skip_bad, **kw)
             kept = [k for k, q in enumerate(ch) if q['id'] not in ims.skipped]
             assert len(kept) == len(res), (len(kept), len(res))
-            skipped.update(ims.skipped)
+            done = []
             for k, r in zip(kept, res):
                 q, stem = ch[k], stems[s + k]
                 r.save(out/stem)
                 if not args.no_figures: _fig(r.show(), out, f"{stem}.png")
-                rows.append(dict(id=q['id'], caption=q['caption'], interactions=f"{stem}.json",
+                done.append(dict(id=q['id'], caption=q['caption'], interactions=f"{stem}.json",
                                  figure=None if args.no_figures else f"{stem}.png", total=r.total, rhs=r.rhs,
                                  rel_residual=r.rel_residual, **{f: v for f, v in q.items() if f not in base}))
+            tmp = parts/f'{b:07d}.{os.getpid()}.tmp'
+            tmp.write_text(json.dumps(dict(rows=done, skipped=ims.skipped), default=str)); os.replace(tmp, parts/f'{b:07d}.json')
             bar.update(len(ch))
+    barrier()
+    if rank != 0: return {}
+    missing = [b for b in range(len(starts)) if not (parts/f'{b:07d}.json').exists()]
+    if missing: raise RuntimeError(f"{len(missing)} exCLIP batches are missing after every rank finished; rerun the same command to finish them")
+    for b in range(len(starts)):
+        p = json.loads((parts/f'{b:07d}.json').read_text()); rows += p['rows']; skipped.update(p['skipped'])
+    shutil.rmtree(parts)
     cfg = json.loads(Path(out/rows[0]['interactions']).read_text())['config'] if rows else {}
     index = dict(command='exclip', pairs_file=str(args.pairs) if args.pairs else None, images=str(args.images) if args.images else None,
                  config=cfg, n_pairs=len(pairs), n_done=len(rows), n_skipped_pairs=len(pairs) - len(rows), skipped=skipped, pairs=rows)
@@ -1534,6 +1550,7 @@ def _exclip_args(p):
     p.add_argument('--region', default='auto', choices=['auto', 'mask', 'box'], help='--grounding: score masks or boxes (auto: a mask if given)')
     p.add_argument('--no-baselines', action='store_true', help='--grounding: exCLIP only, no first-order baselines')
 cmd_exclip.add_args = _exclip_args
+cmd_exclip.distributed = lambda args: args.grounding is None and (args.pairs is not None or args.images is not None)   # batch mode splits its own work across ranks
 
 @tour_section(50, 'exCLIP: caption–image interactions')
 def _tour_exclip(clip, out:Path)->str:

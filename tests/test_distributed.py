@@ -74,3 +74,25 @@ def test_cli_decompose_under_torchrun_equals_one_process(tmp_path):
     torch.testing.assert_close(two.heads, one.heads, atol=1e-5, rtol=0)
     assert len(list((tmp_path/'cache').glob('*/shard*.done.json'))) >= 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ['cache', 'one.safetensors', 'photos', 'two.safetensors']   # nothing from rank 1
+
+def test_cli_exclip_batch_under_torchrun_equals_one_process(tmp_path):
+    "exCLIP batch mode splits its batches across ranks and rank 0 writes the index; every pair equals the one-process run."
+    import json, shutil
+    from clip_explain.cli import run
+    from clip_explain.data import ShapesWorld
+    from clip_explain.exclip import Interactions
+    exe = shutil.which('clip-explain'); assert exe
+    (tmp_path/'photos').mkdir()
+    for i, s in enumerate(ShapesWorld(5, seed=6, n_objects=1)): s.to_pil().save(tmp_path/'photos'/f'p{i}.png')
+    args = ['exclip', '--images', str(tmp_path/'photos'), '--caption', 'a red circle on the left', '--bs', '2', '--no-figures', '--quiet']
+    r = subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node', '2', '--max-restarts', '0',
+                        exe, *args, '--out', 'two'], capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                       env={**os.environ, 'OMP_NUM_THREADS': '1'})
+    assert r.returncode == 0, r.stderr[-3000:]
+    run([*args, '--out', str(tmp_path/'one')])
+    two, one = (json.loads((tmp_path/d/'index.json').read_text()) for d in ('two', 'one'))
+    assert [p['id'] for p in two['pairs']] == [p['id'] for p in one['pairs']] == [f'p{i}.png' for i in range(5)]
+    assert not list((tmp_path/'two').glob('.exclip-parts-*'))          # the per-batch records are merged and removed
+    for p, q in zip(two['pairs'], one['pairs']):
+        a, b = Interactions.load(tmp_path/'two'/p['interactions']), Interactions.load(tmp_path/'one'/q['interactions'])
+        torch.testing.assert_close(a.A, b.A, atol=1e-5, rtol=0)

@@ -835,6 +835,7 @@ def iter_neuron_segmentation_maps(
     skip_bad:bool=False,         # skip unreadable images with a warning instead of stopping
     progress_bar:bool|None=None, # show a progress bar (default: for ≥ 256 images)
     images_out:Images|None=None, # set to the `Images` read (to learn what was skipped)
+    clamp:bool=False,            # clip negative activations to 0 before the min-max (False: the reference's plain min-max)
 ):
     "Yield `(positions, ids, maps [b, size, size] in [0, 1], predicted classes [b])` batch by batch (on the CPU; nothing accumulates)."
     v = clip.vision; size = size or v.image_size
@@ -847,7 +848,8 @@ def iter_neuron_segmentation_maps(
         maps = []
         for j, p in enumerate(pred.tolist()):
             m = torch.stack([c[f'mlp_post.{l % v.n_layers}'][j, 1:, n].float() for l, n in neurons[p]]).mean(0).cpu()
-            maps.append(normalize_map(upsample_map(m.view(v.grid, v.grid), size)))
+            up = upsample_map(m.view(v.grid, v.grid), size)
+            maps.append(normalize_map(up if clamp else up - up.min()))    # shifted to min 0: `normalize_map` is then a plain min-max
         yield idx, ids, torch.stack(maps), pred.cpu()
 
 def neuron_segmentation_maps(
@@ -858,10 +860,11 @@ def neuron_segmentation_maps(
     bs:int=32,                   # images per forward pass
     skip_bad:bool=False,         # skip unreadable images with a warning instead of stopping
     progress_bar:bool|None=None, # show a progress bar (default: for ≥ 256 images)
+    clamp:bool=False,            # clip negative activations before the min-max (False: the reference)
 )->NeuronMaps:                   # (maps `[n, size, size]` in [0, 1], predicted classes `[n]`) with `.ids`, `.positions`, `.skipped`
     "Segmentation heat maps from the predicted class's neurons' spatial activations (all in memory: for a large folder iterate `iter_neuron_segmentation_maps`)."
     ims = as_images(images, skip_bad=skip_bad); pos, ids, maps, preds = [], [], [], []
-    for p, i, m, c in iter_neuron_segmentation_maps(clip, ims, classifier, neurons, size, bs, skip_bad, progress_bar, ims):
+    for p, i, m, c in iter_neuron_segmentation_maps(clip, ims, classifier, neurons, size, bs, skip_bad, progress_bar, ims, clamp):
         pos += p; ids += i; maps.append(m); preds.append(c)
     if not maps: raise UserError("No readable images" + (f" ({len(ims.skipped)} skipped)" if ims.skipped else ''))
     return NeuronMaps(torch.cat(maps), torch.cat(preds), ids, pos, dict(ims.skipped))
@@ -874,10 +877,11 @@ def evaluate_neuron_segmentation(
     threshold:float=0.5,         # the reference's threshold
     bs:int=32,                   # images per forward pass
     skip_bad:bool=False,         # skip unreadable images (and their masks) with a warning instead of stopping
+    clamp:bool=False,            # clip negative activations before the min-max (False: the reference)
 )->dict:                         # pixel_acc, miou, map, n (images scored), n_skipped
     "Pixel accuracy, mIoU and mAP of neuron maps against ground-truth masks (threshold 0.5 as in the reference)."
     ims = as_images(images, skip_bad=skip_bad); meter = SegmentationMeter(threshold); n = 0
-    for pos, ids, maps, _ in iter_neuron_segmentation_maps(clip, ims, classifier, neurons, bs=bs, images_out=ims):
+    for pos, ids, maps, _ in iter_neuron_segmentation_maps(clip, ims, classifier, neurons, bs=bs, images_out=ims, clamp=clamp):
         for p, i, m in zip(pos, ids, maps):
             gt = np.asarray(masks[i] if isinstance(masks, dict) else masks[p]).astype(bool)
             if gt.shape != tuple(m.shape): gt = np.asarray(Image.fromarray(gt).resize(tuple(m.shape[::-1]), Image.NEAREST))
@@ -905,8 +909,10 @@ def adversarial_words(
     synonym_cos:float=0.6,       # drop words this similar to `wrong`
     block:Sequence[str]=(),      # more words to drop
     template:str='{}',           # prompt for the class words
+    scoring:str='sum',           # 'sum': a word's score summed over the neurons; 'pairs': the reference's ranking of (neuron, word) pairs
 )->AdversarialWords:
     "Rank neurons by their alignment with t(wrong) − t(true) and score the words of their decompositions."
+    if scoring not in ('sum', 'pairs'): raise UserError(f"scoring must be 'sum' or 'pairs', got {scoring!r}")
     if set(pcs_by_layer) != set(texts_by_layer): raise UserError("pcs_by_layer and texts_by_layer must cover the same layers")
     pool = texts_by_layer[next(iter(texts_by_layer))].texts
     if any(nt.texts != pool for nt in texts_by_layer.values()): raise UserError("All decompositions must use the same word pool")
@@ -915,18 +921,21 @@ def adversarial_words(
     keys = [(l, n) for l, p in pcs_by_layer.items() for n in range(len(p.directions))]
     al = torch.cat([p.directions.cpu() @ v.cpu() for p in pcs_by_layer.values()])
     sel = al.abs().topk(min(n_neurons, len(keys))).indices
-    score = sum(texts_by_layer[keys[i][0]].coef[keys[i][1]].cpu()*al[i] for i in sel.tolist())
+    pair = torch.stack([texts_by_layer[keys[i][0]].coef[keys[i][1]].cpu()*al[i] for i in sel.tolist()])   # [n_neurons, M] γ^n_j ⟨v, r_n⟩
     emb = clip.encode_texts(pool).cpu(); wv = clip.encode_texts([template.format(wrong)])[0].cpu()
     blocked = {w.lower() for w in block} | {wrong.lower(), true.lower()}
     syn = {pool[j] for j in torch.nonzero(emb @ wv >= synonym_cos).flatten().tolist()}
-    order = score.argsort(descending=True).tolist()
-    words, removed = [], []
-    for j in order:
-        if score[j] <= 0: break
-        w = pool[j]
-        if w.lower() in blocked or w in syn: removed.append(w); continue
-        words.append((w, float(score[j])))
-        if len(words) == n_words: break
+    score = pair.sum(0) if scoring == 'sum' else pair.flatten()       # per word, or per (neuron, word) pair (index n·M + j)
+    words, removed, kept = [], [], 0
+    for q in score.argsort(descending=True).tolist():
+        if score[q] <= 0: break
+        w = pool[q % len(pool)]
+        if w.lower() in blocked or w in syn:
+            if w not in removed: removed.append(w)
+            continue
+        kept += 1
+        if w not in (x for x, _ in words): words.append((w, float(score[q])))   # a word's best pair (pairs: the reference's set of words)
+        if kept == n_words: break
     return AdversarialWords(true, wrong, words, [(keys[i][0], keys[i][1], float(al[i])) for i in sel.tolist()], v, removed)
 
 def compose_descriptions(
@@ -1118,7 +1127,7 @@ def cmd_neurons(args)->dict:
         seg_layers = sorted({check_layer(v, l) for l in (args.seg_layers or [layer])})
         masks = Path(args.masks).expanduser() if args.masks else None
         if masks is not None and not masks.is_dir(): raise UserError(f"Mask folder not found: {masks}")
-    elif args.masks or args.seg_layers: raise UserError("--masks and --seg-layers go with --segment DIR")
+    elif args.masks or args.seg_layers or args.clamp_maps: raise UserError("--masks, --seg-layers and --clamp-maps go with --segment DIR")
     ci = as_images(args.concepts, skip_bad=sb) if args.concepts else None
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True); res = dict(out=out)
     # effects, PCs, texts and top images: every image
@@ -1170,7 +1179,7 @@ def cmd_neurons(args)->dict:
         cn = class_neurons(pcs_by_layer, W, top=args.top_neurons)
         seg_dir = out/'segmentation'; seg_dir.mkdir(exist_ok=True)
         meter, index, missing = SegmentationMeter(0.5), {}, []
-        for pos, ids, maps, preds in iter_neuron_segmentation_maps(clip, seg, W, cn, bs=bs, progress_bar=True, images_out=seg):
+        for pos, ids, maps, preds in iter_neuron_segmentation_maps(clip, seg, W, cn, bs=bs, progress_bar=True, images_out=seg, clamp=args.clamp_maps):
             for q, i, m, p in zip(pos, ids, maps, preds.tolist()):
                 name = _file_name(i, '.png'); Image.fromarray((m.numpy()*255).round().astype(np.uint8)).save(seg_dir/name)
                 index[i] = dict(map=f'segmentation/{name}', predicted=names[p])
@@ -1182,7 +1191,7 @@ def cmd_neurons(args)->dict:
                 else: continue
                 meter.update(m, np.asarray(gt.resize(tuple(m.shape[::-1]), Image.NEAREST)) > 0)
         if not index: raise UserError("No readable images to segment")
-        summary = dict(layers=sorted(pcs_by_layer), top_neurons=args.top_neurons, size=v.image_size, n=len(index),
+        summary = dict(layers=sorted(pcs_by_layer), top_neurons=args.top_neurons, clamp=args.clamp_maps, size=v.image_size, n=len(index),
                        skipped=dict(seg.skipped), images=index)
         if masks is not None or mat is not None:
             if not meter.n: raise UserError(f"No mask under {masks} matches an image of {args.segment} (same relative path, any image extension)")
@@ -1226,6 +1235,7 @@ def _neurons_args(p):
     p.add_argument('--segment', default=None, metavar='PATH', help="images to segment with the predicted class's neurons (one map per image, named after it), or ImageNet-Segmentation's gtsegs_ijcv.mat (scored against its masks)")
     p.add_argument('--seg-layers', type=int, nargs='+', default=None, help='MLP layers whose neurons segment (default: --layer; the paper: 8 9 10)')
     p.add_argument('--top-neurons', type=int, default=200, help='neurons per class for segmentation')
+    p.add_argument('--clamp-maps', action='store_true', help='clip negative activations to 0 before normalising the segmentation maps (the reference does not)')
     p.add_argument('--masks', default=None, metavar='DIR', help='ground-truth masks for --segment (same relative paths, non-zero = object): pixel accuracy, mIoU, mAP')
     p.add_argument('--concepts', default=None, metavar='DIR', help='images to discover concepts in (one figure and JSON entry per image)')
     p.add_argument('--n-words', type=int, default=10, help='words per image for --concepts')

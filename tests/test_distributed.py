@@ -96,3 +96,25 @@ def test_cli_exclip_batch_under_torchrun_equals_one_process(tmp_path):
     for p, q in zip(two['pairs'], one['pairs']):
         a, b = Interactions.load(tmp_path/'two'/p['interactions']), Interactions.load(tmp_path/'one'/q['interactions'])
         torch.testing.assert_close(a.A, b.A, atol=1e-5, rtol=0)
+
+NEURONS = '''
+import sys, torch
+from clip_explain.core import load_clip
+from clip_explain.cache import init_distributed
+from clip_explain.data import ShapesWorld
+from clip_explain.neurons import neuron_effects
+rank, world = init_distributed()
+eff = neuron_effects(load_clip(device='cpu'), ShapesWorld(21, seed=5), layer=2, bs=4, root=sys.argv[1], shard_size=4)
+if rank == 0: torch.save(dict(S=eff.S, const=eff.const, direct=eff.direct, ids=eff.ids), sys.argv[2])
+'''
+
+def test_neuron_factors_two_ranks_equal_one_process(tmp_path):
+    from clip_explain.core import load_clip
+    from clip_explain.data import ShapesWorld
+    from clip_explain.neurons import neuron_effects
+    torchrun(tmp_path, NEURONS, tmp_path/'store', tmp_path/'two.pt')
+    two = torch.load(tmp_path/'two.pt')
+    one = neuron_effects(load_clip(device='cpu'), ShapesWorld(21, seed=5), layer=2, bs=4)
+    assert two['ids'] == one.ids and len(one.ids) == 21
+    for k in ('S', 'const', 'direct'): torch.testing.assert_close(two[k], getattr(one, k), atol=1e-5, rtol=0)
+    assert len(list((tmp_path/'store').glob('*/shard*.done.json'))) == 6   # 21 images in shards of 4, from both ranks

@@ -25,9 +25,9 @@ from .explainr import (explainr_config, ShapesCaptioner, caption_images, Concept
 from .cli import cli_command
 
 # %% auto #0
-__all__ = ['BENCH_SIZES', 'BENCH_METHODS', 'random_weights', 'random_map_scores', 'bench_segmentation', 'bench_neurons',
-           'bench_topics', 'bench_exclip', 'bench_falcon', 'bench_explainr', 'aggregate_rows', 'bench_table',
-           'plot_bench', 'run_bench', 'write_bench', 'cmd_bench']
+__all__ = ['BENCH_SIZES', 'BENCH_METHODS', 'GROUND_TRUTH_RUN', 'random_weights', 'random_map_scores', 'bench_segmentation',
+           'bench_neurons', 'bench_topics', 'bench_exclip', 'bench_falcon', 'bench_explainr', 'aggregate_rows',
+           'bench_table', 'plot_bench', 'run_bench', 'write_bench', 'bench_rows', 'cmd_bench']
 
 # %% ../nbs/95_bench.ipynb #f5b526dc
 def random_weights(
@@ -315,6 +315,23 @@ def write_bench(
     (out/'bench.json').write_text(json.dumps(dict(meta or {}, rows=list(rows)), indent=1), encoding='utf-8')
     ax = plot_bench(rows); ax.figure.savefig(out/'bench.png', dpi=110, bbox_inches='tight'); plt.close(ax.figure)
     return out
+
+# %% ../nbs/95_bench.ipynb #2598568c
+GROUND_TRUTH_RUN = Path(__file__).parents[1]/'benchmarks'/'ground_truth'/'bench.json' if '__file__' in globals() else Path('../benchmarks/ground_truth/bench.json')
+
+def bench_rows(
+    method:str,                  # rows whose method name contains this (case-insensitive), e.g. 'exCLIP', 'neurons'
+    path:str|Path|None=None,     # a `bench.json` written by `clip-explain bench` (default: the repository's recorded run)
+):
+    "One method's rows of a saved bench run, as a Markdown table with the run's model, seeds and time (what each method page shows)."
+    from IPython.display import Markdown
+    p = Path(path) if path else GROUND_TRUTH_RUN
+    if not p.is_file(): raise UserError(f"{p} not found: run `clip-explain bench --out DIR` and pass DIR/bench.json")
+    run = json.loads(p.read_text())
+    rows = [r for r in run['rows'] if method.lower() in r['method'].lower()]
+    if not rows: raise UserError(f"no bench rows for {method!r}; methods in {p.name}: {sorted({r['method'] for r in run['rows']})}")
+    model = run.get('model', {}).get('name', '?')
+    return Markdown(bench_table(rows) + f"\n\n`clip-explain bench` on {model}, seeds {run.get('seeds')}, {p.parent.name}/{p.name}")
 
 # %% ../nbs/95_bench.ipynb #f4fc164c
 def _bench_args(p):

@@ -400,10 +400,13 @@ def decompose_dataset(
     shard_size:int=512,              # images per cache shard
     progress_bar:bool|None=None,     # progress bar over images (default: for ≥ 256 images)
     skip_bad:bool=False,             # skip unreadable images with a warning (their ids and reasons go to `skipped`)
+    store_dtype:str|None=None,       # store the cache's terms as 'float16' (half the disk; returned as float32) or 'float32' (default)
 )->Decomposition:
     "Decompose a whole dataset, shard by shard, through a resumable cache."
     import clip_explain
     if ln_mode not in LN_MODES: raise UserError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
+    if store_dtype not in (None, 'float32', 'float16'): raise UserError(f"store_dtype must be 'float16' or 'float32', got {store_dtype!r}")
+    if store_dtype == 'float32': store_dtype = None
     keep = _head_layers(layers, clip.vision.n_layers)
     ims = as_images(images, skip_bad=skip_bad)
     if ims.kind == 'iterable':
@@ -426,7 +429,7 @@ def decompose_dataset(
         if rows is None: rows = {f: torch.zeros((len(idx),) + s) for f, s in _field_shapes(clip, keep, spatial).items()}
         return dict(rows, bad=np.array([sub.skipped.get(i, '') for i in sub.ids]))   # '' = read; else why not
     try:
-        out = cached_map(run, list(range(n)), root, cfg, 'decompose', shard_size, False)
+        out = cached_map(run, list(range(n)), root, cfg, 'decompose', shard_size, False, dtype=store_dtype)
         bar.update(n - bar.n)                                          # shards read back from the cache
     finally: bar.close()
     bad = np.asarray(out['bad']); ok = bad == ''
@@ -435,10 +438,9 @@ def decompose_dataset(
         i = int(np.flatnonzero(~ok)[0]); raise BadImageError(ims.root/ims.ids[i] if ims.root else ims.ids[i], bad[i])
     if not ok.any(): raise UserError(f"No readable images: all {n} were skipped")
     sel = np.flatnonzero(ok)
-    t = {f: torch.from_numpy(np.ascontiguousarray(out[f] if ok.all() else out[f][sel])) for f in _FIELDS}
+    t = {f: torch.from_numpy(np.ascontiguousarray(out[f] if ok.all() else out[f][sel])).float() for f in _FIELDS}
     prov = dict(_provenance(clip, spatial, ln_mode, keep), data=data, source=dict(ims.provenance(), n_skipped=len(skipped), skipped=skipped))
     return Decomposition(**t, spatial=spatial, ln_mode=ln_mode, provenance=prov, layers=keep, ids=[ims.ids[i] for i in sel])
-
 
 # %% ../nbs/03_decompose.ipynb #b9c78ffb
 @dataclass
@@ -717,7 +719,7 @@ def cmd_decompose(args):
     from clip_explain.cli import _clip_from
     clip = _clip_from(args); images = _images_from(args)
     dec = decompose_dataset(clip, images, root=args.cache, spatial=args.spatial, ln_mode=args.ln_mode, layers=args.layers,
-                            bs=args.bs, progress_bar=True, skip_bad=args.skip_bad)
+                            bs=args.bs, progress_bar=True, skip_bad=args.skip_bad, store_dtype=args.dtype)
     dec.save(args.out); print(dec); _report_skipped(dec.skipped)
     print(f"saved {args.out} ({dec.n} images, their ids in the file; load with Decomposition.load)")
     return dec
@@ -733,7 +735,8 @@ def _decompose_args(p):
     p.add_argument('--layers', type=int, nargs='+', default=None,
                    help='keep the head pieces of these layers only, e.g. --layers -4 -3 -2 -1 (the memory-saving mode; '
                         'every layer keeps its attention and MLP terms)')
-    p.add_argument('--cache', default=None, help='resumable cache folder')
+    p.add_argument('--cache', default=None, help='resumable cache folder (shared by the processes of a torchrun run)')
+    p.add_argument('--dtype', default='float32', choices=['float32', 'float16'], help='how the cache stores the terms (float16: half the disk)')
     p.add_argument('--out', default='decomposition.safetensors')
 cmd_decompose.add_args = _decompose_args
 

@@ -118,3 +118,19 @@ def test_neuron_factors_two_ranks_equal_one_process(tmp_path):
     assert two['ids'] == one.ids and len(one.ids) == 21
     for k in ('S', 'const', 'direct'): torch.testing.assert_close(two[k], getattr(one, k), atol=1e-5, rtol=0)
     assert len(list((tmp_path/'store').glob('*/shard*.done.json'))) == 6   # 21 images in shards of 4, from both ranks
+
+def test_decompose_float16_store_halves_the_disk(tmp_path):
+    "store_dtype='float16' (CLI --dtype float16): shards on disk are half the size, the result is float32 within fp16 rounding."
+    from clip_explain.core import load_clip
+    from clip_explain.data import ShapesWorld
+    from clip_explain.decompose import decompose_dataset
+    from clip_explain.inputs import UserError
+    clip, ims = load_clip(device='cpu'), [s.to_pil() for s in ShapesWorld(10, seed=2)]
+    full = decompose_dataset(clip, ims, root=tmp_path/'f32', bs=5)
+    half = decompose_dataset(clip, ims, root=tmp_path/'f16', bs=5, store_dtype='float16')
+    size = lambda d: sum(p.stat().st_size for p in (tmp_path/d).rglob('*.heads.npy'))
+    assert 0.45 < size('f16')/size('f32') < 0.55
+    assert half.heads.dtype == torch.float32
+    err = (half.heads - full.heads).abs().max() / full.heads.abs().max()
+    assert 0 < err < 2e-3, err                               # rounded, within half precision
+    with pytest.raises(UserError, match='store_dtype'): decompose_dataset(clip, ims, root=tmp_path/'x', store_dtype='int8')

@@ -87,6 +87,15 @@ class ShardCache:
         "Indices of the completed shards."
         new = {int(p.name[5:10]) for p in self.dir.glob('shard*.done.json')}
         return sorted(new | {int(k) for k in self.meta['shards']})
+    def todo(self, n_shards:int)->list:
+        "The shards this process has still to compute: not done, and its own under torchrun (shard k is rank k mod world's)."
+        rank, world = dist_info(); have = set(self.done())
+        return [k for k in range(n_shards) if k not in have and k % world == rank]
+    def finish(self, n_shards:int):
+        "Wait for every rank, then check that all `n_shards` shards are on disk."
+        barrier()
+        missing = sorted(set(range(n_shards)) - set(self.done()))
+        if missing: raise RuntimeError(f"{len(missing)} shard(s) of {self.dir} are missing after every rank finished (first: {missing[0]}); rerun to compute them")
     def _path(self, i:int, field:str)->Path: return self.dir/f"shard{i:05d}.{safe_name(field)}.npy"
     def write(self, i:int, arrays:dict):
         "Write shard `i` (a dict of arrays with the same first dimension): arrays first, then its completion marker."
@@ -187,14 +196,11 @@ def cached_map(
         return {f: np.concatenate([o[f].astype(dtype) if dtype and o[f].dtype.kind == 'f' else o[f] for o in outs]) for f in outs[0]}
     cfg = dict(config, n_items=n, shard_size=shard_size, **({'store_dtype': dtype} if dtype else {}))
     cache = ShardCache(root, cfg, name, n_shards=len(shards), dtype=dtype)
-    have = set(cache.done())
-    todo = [k for k in range(len(shards)) if k not in have and k % world == rank]
+    todo = cache.todo(len(shards))
     for k in progress(todo, len(todo), name if world == 1 else f"{name} [rank {rank}/{world}]", progress_bar, 2):
         i = shards[k]
         cache.write(k, fn([items[j] for j in range(i, min(i+shard_size, n))]))
-    barrier()
-    missing = sorted(set(range(len(shards))) - set(cache.done()))
-    if missing: raise RuntimeError(f"{len(missing)} shard(s) of {cache.dir} are missing after every rank finished (first: {missing[0]}); rerun to compute them")
+    cache.finish(len(shards))
     return cache.lazy() if lazy else cache.load()
 
 # %% ../nbs/00a_cache.ipynb #8e09c29f

@@ -15,7 +15,7 @@ from PIL import Image
 from .core import *
 from .inputs import UserError, BadImageError, Images, as_images
 from .decompose import cls_attention_parts, ln_post_map, decompose, evaluate_segmentation, dataset_id, LN_MODES
-from .cache import dist_info, barrier, cached_map, model_key, cached_text_embeddings, ShardCache
+from .cache import cached_map, model_key, cached_text_embeddings, ShardCache
 from .metrics import upsample_map, normalize_map, SegmentationMeter
 from .data import (ShapesWorld, world_vocabulary, parse_caption, COLOURS, SHAPES, SIDES, SIZES, PLACES,
                                shapes_text_bank, word_bank, read_text_bank, render_scene, ShapeObject, Scene)
@@ -384,20 +384,17 @@ def neuron_effects(
         n = len(ims); starts = list(range(0, n, shard_size))
         cfg['images'] = _source_key(ims)
         cache = ShardCache(root, dict(cfg, n_items=n, shard_size=shard_size), f'neurons_L{layer}', n_shards=len(starts))
-        done = set(cache.done())
         bar = tqdm(total=n, desc=desc, mininterval=1, disable=not (n >= 256 if progress_bar is None else progress_bar))
-        rank, world = dist_info()                                               # under torchrun: shard k is rank k mod world's
+        mine = set(cache.todo(len(starts)))                                     # not done yet, and this rank's under torchrun
         for k, a in enumerate(starts):
-            if k in done or k % world != rank: bar.update(min(shard_size, n - a)); continue
+            if k not in mine: bar.update(min(shard_size, n - a)); continue
             part = ims.subset(range(a, min(a + shard_size, n)))
             def counted(it):
                 for b in it: yield b; bar.n = a + b[0][-1] + 1; bar.refresh()
             r, _ = run(part, counted(part.batches(bs, progress=False)))
             (cache.dir/f'shard{k:05d}.skipped.json').write_text(json.dumps(part.skipped, indent=1))   # before the shard counts as done
             cache.write(k, dict(r, idx=r['idx'] + a)); bar.n = a + len(part); bar.refresh()
-        bar.close(); barrier()
-        missing = sorted(set(range(len(starts))) - set(cache.done()))
-        if missing: raise RuntimeError(f"{len(missing)} shard(s) of {cache.dir} are missing after every rank finished; rerun to compute them")
+        bar.close(); cache.finish(len(starts))
         parts = []
         for k in cache.done():                                                  # shards from before ids were stored have no idx
             d = cache.read(k); a = starts[k]; sk = cache.dir/f'shard{k:05d}.skipped.json'

@@ -78,35 +78,28 @@ def shapes_batch(step:int, bs:int, seed:int=0, cfg:WorldConfig=None, p_canonical
     return scenes, distinct, truth_matrix(scenes, distinct)
 
 # %% ../nbs/02_zoo.ipynb #bd1c04c2
-def zero_shot_accuracy(model, tokenizer, scenes, captions=None, bs:int=256)->float:
-    "Top-1 accuracy of `model` choosing each scene's canonical caption among `captions` (default: `world_vocabulary()`)."
-    captions = captions or world_vocabulary()
+def _caption_scores(model, tokenizer, scenes, captions, bs:int):
+    "Yield `(scenes, similarities [len(scenes), len(captions)])` batch by batch (unit embeddings, no gradients)."
     model.eval()
     with torch.no_grad():
         t = F.normalize(model.encode_text(tokenizer(captions)), dim=-1)
-        correct = 0
         for i in range(0, len(scenes), bs):
             ch = scenes[i:i+bs]
-            e = F.normalize(model.encode_image(images_to_tensor([s.image for s in ch])), dim=-1)
-            pred = (e @ t.T).argmax(1)
-            correct += sum(captions[p] == s.caption for p, s in zip(pred.tolist(), ch))
+            yield ch, F.normalize(model.encode_image(images_to_tensor([s.image for s in ch])), dim=-1) @ t.T
+
+def zero_shot_accuracy(model, tokenizer, scenes, captions=None, bs:int=256)->float:
+    "Top-1 accuracy of `model` choosing each scene's canonical caption among `captions` (default: `world_vocabulary()`)."
+    captions = captions or world_vocabulary()
+    correct = sum(captions[p] == s.caption for ch, S in _caption_scores(model, tokenizer, scenes, captions, bs)
+                  for p, s in zip(S.argmax(1).tolist(), ch))
     return correct/len(scenes)
 
 # %% ../nbs/02_zoo.ipynb #d167ff80
 def pair_top2_accuracy(model, tokenizer, scenes, captions=None, bs:int=256)->float:
     "Fraction of two-object `scenes` whose two objects' canonical captions are the model's top 2 among `captions`."
     captions = captions or world_vocabulary()
-    model.eval()
-    with torch.no_grad():
-        t = F.normalize(model.encode_text(tokenizer(captions)), dim=-1)
-        hits = 0
-        for i in range(0, len(scenes), bs):
-            ch = scenes[i:i+bs]
-            e = F.normalize(model.encode_image(images_to_tensor([s.image for s in ch])), dim=-1)
-            top2 = (e @ t.T).topk(2, dim=1).indices.tolist()
-            for (a, b), s in zip(top2, ch):
-                want = {c for c in captions if caption_is_true(c, s)}   # each object's canonical caption
-                hits += {captions[a], captions[b]} == want
+    hits = sum({captions[a], captions[b]} == {c for c in captions if caption_is_true(c, s)}   # each object's canonical caption
+               for ch, S in _caption_scores(model, tokenizer, scenes, captions, bs) for (a, b), s in zip(S.topk(2, dim=1).indices.tolist(), ch))
     return hits/len(scenes)
 
 # %% ../nbs/02_zoo.ipynb #1403bb07

@@ -50,12 +50,32 @@ def cls_attention(
 # %% ../nbs/03_decompose.ipynb #bb1d3765
 class _LayerRangeError(UserError, IndexError): "A layer index outside the tower (a user's mistake, and an `IndexError`)."
 
+def _layer_spec(spec:str, L:int)->list:
+    "Layer indices from a string: `'-4:'` (a Python slice: the last four), `'8,9,10,11'`, `'8:12'`, or a mix (`'0,-2:'`)."
+    out = []
+    for part in spec.replace(' ', ',').split(','):
+        if not part: continue
+        try: ends = [int(x) if x.strip() else None for x in part.split(':')]
+        except ValueError: raise UserError(f"Bad layer selection {spec!r}: use indices and slices such as '-4:', '8,9,10,11' or '8:12'") from None
+        if len(ends) == 1: out.append(ends[0]); continue
+        if len(ends) != 2: raise UserError(f"Bad layer slice {part!r} in {spec!r}: use start:stop (a step is not supported)")
+        for e in ends:
+            if e is not None and not -L <= e <= L: raise _LayerRangeError(f"Layer slice {part!r} out of range for a tower with {L} layers (0…{L-1}, or −{L}…−1)")
+        rng = list(range(L))[slice(*ends)]
+        if not rng: raise UserError(f"Layer slice {part!r} selects no layer of a tower with {L} layers")
+        out += rng
+    if not out: raise UserError(f"Empty layer selection {spec!r}")
+    return out
+
 def _head_layers(layers, L:int)->tuple:
-    "Normalise a layer selection to a sorted tuple of indices in `0…L-1` (negative indices count from the end)."
+    "Normalise a layer selection (None: all; an index; a list; a slice; a string like `'-4:'` or `'8,9,10,11'`) to sorted indices in `0…L-1`."
     if layers is None: return tuple(range(L))
+    if isinstance(layers, str): layers = _layer_spec(layers, L)
+    if isinstance(layers, slice): layers = _layer_spec(f"{'' if layers.start is None else layers.start}:{'' if layers.stop is None else layers.stop}", L) if layers.step in (None, 1) else list(range(L))[layers]
     if isinstance(layers, (int, np.integer)): layers = [layers]
     out = set()
     for l in layers:
+        if isinstance(l, str): out.update(_head_layers(l, L)); continue
         l = int(l)
         if not -L <= l < L: raise _LayerRangeError(f"Layer {l} out of range for a tower with {L} layers (0…{L-1}, or −{L}…−1)")
         out.add(l % L)
@@ -313,7 +333,7 @@ def decompose(
     images,                          # any image source: a folder, paths, PIL images, arrays, scenes, a dataset, an iterable, or a tensor `[B, 3, H, W]`
     spatial:bool=False,              # keep the source-token axis of the head terms?
     ln_mode:str='split',             # 'split': the paper's equal split of LN_post's mean and bias; 'centre': per-component
-    layers:Sequence[int]|None=None,  # layers whose head (token) pieces are kept (default: all; negative counts from the end)
+    layers:Sequence[int]|str|None=None,  # layers whose head (token) pieces are kept (default: all; negative counts from the end; '-4:' = the last four)
     bs:int=32,                       # images per forward pass
     progress_bar:bool|None=None,     # progress bar over images (default: for ≥ 256 images)
     skip_bad:bool=False,             # skip unreadable images with a warning (listed in `skipped`) instead of raising
@@ -395,7 +415,7 @@ def decompose_dataset(
     root:str|Path|None=None,         # cache folder (None: compute in memory, no cache)
     spatial:bool=False,              # keep the token axis (large: [N, L, T, H, d])
     ln_mode:str='split',             # LayerNorm treatment, see `decompose`
-    layers:Sequence[int]|None=None,  # layers whose head pieces are kept (default: all; e.g. [-4, -3, -2, -1] saves memory)
+    layers:Sequence[int]|str|None=None,  # layers whose head pieces are kept (default: all; e.g. '-4:' or [8, 9, 10, 11]: a smaller store)
     bs:int=32,                       # images per forward pass
     shard_size:int=512,              # images per cache shard
     progress_bar:bool|None=None,     # progress bar over images (default: for ≥ 256 images)
@@ -732,8 +752,8 @@ def _decompose_args(p):
     _source_args(p, 256)
     p.add_argument('--spatial', action='store_true', help='keep the source-token axis of the head pieces (large)')
     p.add_argument('--ln-mode', default='split', choices=LN_MODES)
-    p.add_argument('--layers', type=int, nargs='+', default=None,
-                   help='keep the head pieces of these layers only, e.g. --layers -4 -3 -2 -1 (the memory-saving mode; '
+    p.add_argument('--layers', nargs='+', default=None,
+                   help='keep the head pieces of these layers only: --layers=-4: (the last four; note the =), --layers 8,9,10,11, --layers 8:12 or --layers -4 -3 -2 -1 (the memory-saving mode; '
                         'every layer keeps its attention and MLP terms)')
     p.add_argument('--cache', default=None, help='resumable cache folder (shared by the processes of a torchrun run)')
     p.add_argument('--dtype', default='float32', choices=['float32', 'float16'], help='how the cache stores the terms (float16: half the disk)')

@@ -4,42 +4,36 @@
 
 # %% ../nbs/90_cli.ipynb #56a7d34d
 from __future__ import annotations
-import os, sys, json, time, argparse, html, importlib
+import os, re, sys, json, time, argparse, html, importlib
 from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['tour_section', 'cli_command', 'cmd_info', 'cmd_tour', 'CliParser', 'build_parser', 'run', 'main']
+__all__ = ['cmd_info', 'cmd_tour', 'CliParser', 'build_parser', 'run', 'main']
 
 # %% ../nbs/90_cli.ipynb #b7815218
-_SECTIONS, _COMMANDS = {}, {}
-
-def tour_section(order:int, title:str):
-    "Register `f(clip, out:Path) -> html` as a tour section (sections run in `order`)."
-    def deco(f): _SECTIONS[f.__name__] = (order, title, f); return f
-    return deco
-
-def cli_command(name:str, help:str):
-    "Register `f(args)` as `clip-explain NAME`; `f.add_args(parser)` (optional) adds its options."
-    def deco(f): _COMMANDS[name] = (help, f); return f
-    return deco
+from .core import cli_command, tour_section, fig_html, clip_from_args
+_fig, _clip_from = fig_html, clip_from_args   # the old private names, while method modules move to core's
 
 _METHOD_MODULES = ['clip_explain.zoo', 'clip_explain.decompose', 'clip_explain.textspan', 'clip_explain.neurons',
                    'clip_explain.exclip', 'clip_explain.falcon', 'clip_explain.explainr', 'clip_explain.bench']
 
-def _load_methods():
-    "Import every method module that exists, so their sections and commands register."
+def _load_methods()->tuple:
+    "Import every method module that exists and collect the functions marked in it: `(sections, commands)`."
+    mods = [sys.modules[__name__]]
     for m in _METHOD_MODULES:
-        try: importlib.import_module(m)
+        try: mods.append(importlib.import_module(m))
         except ModuleNotFoundError as e:
             if e.name != m: raise
+    sections, commands = {}, {}
+    for mod in mods:
+        for f in list(vars(mod).values()):
+            if not callable(f) or getattr(f, '__module__', None) != mod.__name__: continue   # defined there, not imported
+            if hasattr(f, '__tour_section__'): sections[f.__name__] = (*f.__tour_section__, f)
+            if hasattr(f, '__cli_command__'): name, hlp = f.__cli_command__; commands[name] = (hlp, f)
+    return sections, commands
 
 # %% ../nbs/90_cli.ipynb #4c261175
-def _fig(fig, out:Path, name:str)->str:
-    import matplotlib.pyplot as plt
-    fig.savefig(out/name, dpi=110, bbox_inches='tight'); plt.close(fig)
-    return f'<img src="{name}" style="max-width:100%">'
-
 @tour_section(0, 'The model')
 def _tour_model(clip, out:Path)->str:
     return f"<pre>{html.escape(clip.summary())}</pre>"
@@ -49,11 +43,11 @@ def _tour_world(clip, out:Path)->str:
     from clip_explain.data import ShapesWorld, WorldConfig, show_scenes
     from clip_explain.zoo import attribute_accuracy, show_predictions
     world = ShapesWorld(12, seed=2026)
-    img = _fig(show_scenes(list(world)), out, 'world.png')
+    img = fig_html(show_scenes(list(world)), out, 'world.png')
     fresh = list(ShapesWorld(200, seed=4242, cfg=WorldConfig(version=1)))
     acc = attribute_accuracy(clip, fresh) if clip.info.pretrained == 'bundled' else None
     rows = '' if acc is None else ''.join(f"<tr><td>{k}</td><td>{v:.3f}</td></tr>" for k, v in acc.items())
-    pred = _fig(show_predictions(clip, fresh[:8]), out, 'predictions.png') if acc is not None else ''
+    pred = fig_html(show_predictions(clip, fresh[:8]), out, 'predictions.png') if acc is not None else ''
     note = ("<p>48-way zero-shot accuracy on 200 fresh single-object scenes:</p><table>" + rows + "</table>") if acc else \
            "<p>(zero-shot accuracy on the shapes world is measured for the bundled model only)</p>"
     return img + note + pred
@@ -65,18 +59,9 @@ def _add_model_args(p):
     p.add_argument('--device', default=None, help="'cpu' or 'cuda' (default: GPU if available)")
     p.add_argument('--skip-bad', action='store_true', help='skip unreadable images with a warning (counted in the outputs) instead of stopping')
 
-def _clip_from(args):
-    import torch
-    from clip_explain.core import load_clip
-    from clip_explain.inputs import UserError
-    dev = args.device
-    if dev and dev.startswith('cuda') and not torch.cuda.is_available():
-        raise UserError(f"--device {dev}: no CUDA GPU is visible to torch (torch {torch.__version__}); use --device cpu")
-    return load_clip(args.model, pretrained=args.pretrained, device=dev)
-
 def cmd_info(args):
     "Print the model summary."
-    clip = _clip_from(args)
+    clip = clip_from_args(args)
     print(clip.summary())
     try: print(clip.vision)
     except Exception as e: print(f"(no ViT view: {e})")
@@ -86,10 +71,10 @@ def cmd_tour(args)->Path:
     import matplotlib; matplotlib.use('Agg')
     from clip_explain.core import NotSupportedError
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    _load_methods()
-    clip = _clip_from(args)
+    sections, _ = _load_methods()
+    clip = clip_from_args(args)
     parts, status = [], []
-    for name, (order, title, f) in sorted(_SECTIONS.items(), key=lambda kv: kv[1][0]):
+    for name, (order, title, f) in sorted(sections.items(), key=lambda kv: kv[1][0]):
         if args.only and not any(o in name for o in args.only): continue
         t0 = time.time(); print(f"[tour] {title} …", flush=True)
         try: body, ok = f(clip, out), True
@@ -121,7 +106,7 @@ class CliParser(argparse.ArgumentParser):
 
 def build_parser()->argparse.ArgumentParser:
     "The `clip-explain` argument parser (built-in commands plus every registered method command)."
-    _load_methods()
+    _, commands = _load_methods()
     p = CliParser(prog='clip-explain', description='CLIP interpretability methods on open_clip and HF CLIP.')
     sub = p.add_subparsers(dest='command', required=True)
     s = sub.add_parser('info', help='print the model summary'); _add_model_args(s); s.set_defaults(func=cmd_info)
@@ -129,7 +114,7 @@ def build_parser()->argparse.ArgumentParser:
     _add_model_args(s); s.add_argument('--out', default='tour_out', help='output folder')
     s.add_argument('--only', nargs='*', default=None, help='run only sections whose function name contains these words')
     s.set_defaults(func=cmd_tour)
-    for name, (hlp, f) in _COMMANDS.items():
+    for name, (hlp, f) in commands.items():
         s = sub.add_parser(name, help=hlp); _add_model_args(s)
         if hasattr(f, 'add_args'): f.add_args(s)
         s.set_defaults(func=f)

@@ -20,7 +20,7 @@ __all__ = ['OPENAI_MEAN', 'OPENAI_STD', 'TINY', 'ASSETS', 'DEFAULT_MODEL', 'RUN_
            'NotSupportedError', 'openclip_vision_view', 'hf_vision_view', 'StopForward', 'Hooks', 'ModelInfo', 'to_pil',
            'ClipModel', 'randomize_norms_and_biases', 'tiny_open_clip_config', 'tiny_open_clip', 'tiny_hf_config',
            'tiny_hf_clip', 'bundled_models', 'hub_reachable', 'OfflineError', 'load_clip', 'save_hf_tokenizer',
-           'opted_in', 'user_dir', 'writable_assets']
+           'opted_in', 'user_dir', 'writable_assets', 'cli_command', 'tour_section', 'fig_html', 'clip_from_args']
 
 # %% ../nbs/00_core.ipynb #accbc864
 def default_device()->str:
@@ -749,3 +749,39 @@ def writable_assets(
     d = Path(dest).expanduser() if dest is not None else user_dir('models')
     if d.resolve() == ASSETS.resolve(): raise UserError(f"{d} is the package's shipped assets folder; pass overwrite_shipped=True to replace shipped weights")
     d.mkdir(parents=True, exist_ok=True); return d
+
+# %% ../nbs/00_core.ipynb #a99c0002
+def cli_command(
+    name:str,   # the command: `clip-explain NAME`
+    help:str,   # one line for `clip-explain --help`
+):
+    "Mark `f(args)` as the `clip-explain NAME` command (`f.add_args(parser)`, when defined, adds its options)."
+    def deco(f): f.__cli_command__ = (name, help); return f
+    return deco
+
+def tour_section(
+    order:int,  # sections run in this order
+    title:str,  # the section's heading on the tour page
+):
+    "Mark `f(clip, out:Path) -> html` as a section of `clip-explain tour`."
+    def deco(f): f.__tour_section__ = (order, title); return f
+    return deco
+
+# %% ../nbs/00_core.ipynb #a99c0003
+def fig_html(
+    fig,            # a matplotlib figure (closed after saving)
+    out:Path,       # the output folder
+    name:str,       # file name, e.g. 'maps.png'
+    dpi:int=110,    # resolution
+)->str:             # an `<img>` tag pointing at the file
+    "Save `fig` into `out/name`, close it, and return the HTML that shows it."
+    import matplotlib.pyplot as plt
+    fig.savefig(Path(out)/name, dpi=dpi, bbox_inches='tight'); plt.close(fig)
+    return f'<img src="{name}" style="max-width:100%">'
+
+def clip_from_args(args)->ClipModel:
+    "The model named by the CLI's common options (`--model`, `--pretrained`, `--device`); a missing GPU is the user's error."
+    dev = getattr(args, 'device', None)
+    if dev and dev.startswith('cuda') and not torch.cuda.is_available():
+        raise UserError(f"--device {dev}: no CUDA GPU is visible to torch (torch {torch.__version__}); use --device cpu")
+    return load_clip(getattr(args, 'model', None), pretrained=getattr(args, 'pretrained', None), device=dev)

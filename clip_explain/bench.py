@@ -22,7 +22,7 @@ from .exclip import grounding_eval
 from .falcon import falcon, load_shapes_cnn, SHAPES_PRESET, evaluate_groups, Vocabulary, shapes_caption_vocabulary
 from .explainr import (explainr_config, ShapesCaptioner, caption_images, ConceptEncoder, prepare_data, val_classifier,
                                    train_surrogate, ConceptSurrogate, concept_scores, agreement)
-from .cli import cli_command
+from .core import cli_command
 
 # %% auto #0
 __all__ = ['BENCH_SIZES', 'BENCH_METHODS', 'GROUND_TRUTH_RUN', 'random_weights', 'random_map_scores', 'bench_segmentation',

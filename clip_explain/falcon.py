@@ -1249,7 +1249,7 @@ def group_browser(result:FalconResult, n:int=8):
     return box
 
 # %% ../nbs/07_falcon.ipynb #18c6b853
-from .cli import cli_command, tour_section, _fig
+from .core import cli_command, tour_section, fig_html, clip_from_args
 
 def _target_from(args, device:str='cpu')->TargetModel:
     "The target model named on the command line, on `device`."
@@ -1310,7 +1310,7 @@ def _falcon_rename(args)->FalconResult:
     res = FalconResult.load(args.result)
     clip = None
     if args.vocab:
-        clip = _clip_from_args(args)
+        clip = clip_from_args(args)
         want = res.provenance.get('clip', {})
         if (want.get('name'), want.get('pretrained')) != (clip.info.name, clip.info.pretrained):
             raise UserError(f"The saved groups were embedded by CLIP {want.get('name')!r} ({want.get('pretrained')}); embed --vocab "
@@ -1324,16 +1324,12 @@ def _falcon_rename(args)->FalconResult:
     print(new); print(f"wrote {out}")
     return new
 
-def _clip_from_args(args):
-    from clip_explain.cli import _clip_from
-    return _clip_from(args)
-
 @cli_command('falcon', 'find the interpretable feature groups of a vision model and name them (FALCON)')
 def cmd_falcon(args):
     import matplotlib; matplotlib.use('Agg')
     if args.bs < 1: raise UserError(f"--bs must be ≥ 1, got {args.bs}")
     if args.result: return _falcon_rename(args)
-    clip = _clip_from_args(args)
+    clip = clip_from_args(args)
     target = _target_from(args, clip.device)
     images = as_images(args.images, skip_bad=args.skip_bad) if args.images else ShapesWorld(args.n, seed=args.seed, n_objects=1)
     vocab = _vocab_from(args, clip)
@@ -1390,7 +1386,7 @@ def _tour_falcon(clip, out:Path, n:int=800)->str:
     res = falcon(probe, load_shapes_cnn(device=clip.device), clip, **(SHAPES_PRESET if bundled else dict(min_size=8)))
     body = f"<pre>{html.escape(repr(res))}</pre>"
     if not res.interpretable: return body
-    body += _fig(plot_overview(res), out, 'falcon_overview.png') + _fig(plot_group(res, res.interpretable[0]), out, 'falcon_group.png')
+    body += fig_html(plot_overview(res), out, 'falcon_overview.png') + fig_html(plot_group(res, res.interpretable[0]), out, 'falcon_group.png')
     ev = evaluate_groups(res, probe, k=3)
     return body + (f"<p>Ground truth: the top word names a dominant attribute of the group's scenes in {ev['hit_at_1']:.2f} of "
                    f"{ev['n_groups']} interpretable groups, one of the top 3 in {ev['hit_at_k']:.2f} (chance {ev['chance_at_k']:.2f}).</p>")

@@ -1020,7 +1020,7 @@ def neuron_explorer(clip:ClipModel, images, pcs_by_layer:dict, texts_by_layer:di
     return W.VBox([W.HBox([lay, neu]), out])
 
 # %% ../nbs/05_neurons.ipynb #ca188390
-from .cli import cli_command, tour_section, _fig
+from .core import cli_command, tour_section, fig_html, clip_from_args
 
 def _file_name(image_id, suffix:str)->str:
     "A flat file name for an image id: its relative path with `/` → `__`, then `suffix` (`cats/tom.jpg` → `cats__tom.jpg.png`)."
@@ -1103,12 +1103,11 @@ def _imagenet_seg(path):
 @cli_command('neurons', 'second-order effects of neurons: PCs, text decompositions, top images, ablation table, segmentation, concepts')
 def cmd_neurons(args)->dict:
     "`clip-explain neurons`: effects over every image, PCs, texts and top images per neuron; the paper's experiments on request."
-    from clip_explain.cli import _clip_from
     from clip_explain.cache import cached_classifier
     import matplotlib.pyplot as plt
     if args.images and args.n is not None:
         raise UserError("--n sets the number of shapes-world scenes; with --images every image is used (there is no cap)")
-    clip = _clip_from(args); v = clip.vision; layer = check_layer(v, args.layer)
+    clip = clip_from_args(args); v = clip.vision; layer = check_layer(v, args.layer)
     bundled = clip.info.pretrained == 'bundled'; bs, sb = args.bs, args.skip_bad
     for k in ('bs', 'm', 'top_k', 'n_top_images', 'top_neurons', 'n_words', 'bank_size', 'n_val'):
         if getattr(args, k) < 1: raise UserError(f"--{k.replace('_', '-')} must be >= 1, got {getattr(args, k)}")
@@ -1251,7 +1250,7 @@ def _tour_neurons(clip, out:Path)->str:
     bank = shapes_word_pool() if bundled else word_bank(2000)
     nt = sparse_text_decomposition(pcs.directions, bank, clip.encode_texts(bank), m=16, layer=layer)
     html = f"<pre>{nt.table(pcs.explained.argsort(descending=True)[:8].tolist(), k=5)}</pre>"
-    html += _fig(plot_neuron(clip, train, pcs, nt, int(pcs.explained.argmax())), out, 'neuron.png')
+    html += fig_html(plot_neuron(clip, train, pcs, nt, int(pcs.explained.argmax())), out, 'neuron.png')
     if bundled:
         caps = world_vocabulary(); W = clip.zero_shot_classifier(caps); val = ShapesWorld(200, seed=12, n_objects=1)
         res = []
@@ -1260,5 +1259,5 @@ def _tour_neurons(clip, out:Path)->str:
             res.append(neuron_ablation(neuron_effects(clip, val, l, bs=100), tr, pcs if l == layer else neuron_pcs(tr, top_k=20),
                                        W, [caps.index(s.caption) for s in val]))
         fig, ax = plt.subplots(figsize=(6, 3.4)); plot_neuron_ablation(res, ax=ax, chance=1/48)
-        html += _fig(fig, out, 'neuron_ablation.png')
+        html += fig_html(fig, out, 'neuron_ablation.png')
     return html

@@ -20,13 +20,13 @@ from .inputs import UserError, Images, as_images, image_of, IMAGE_KEYS
 from .cache import dist_info, barrier
 
 # %% auto #0
-__all__ = ['RULES', 'BOX_FORMATS', 'SELECT', 'STOPWORDS', 'Tower', 'text_tower', 'image_tower', 'swap_block_input', 'block_input',
-           'encode_from', 'caption_ids', 'token_strings', 'text_reference', 'image_reference', 'path_nodes',
-           'dense_tail', 'TowerContributions', 'tower_contributions', 'Interactions', 'exclip_batch', 'exclip',
-           'exclip_dense', 'as_xyxy', 'token_colours', 'tokens_html', 'plot_tokens', 'plot_overlay', 'plot_exclip',
-           'exclip_widget', 'two_object_caption', 'grounding_scores', 'scene_records', 'GroundingResult',
-           'grounding_eval', 'read_pairs', 'read_grounding', 'cmd_exclip', 'load_exclip_results', 'load_clip',
-           'ClipModel', 'ShapesWorld', 'Scene', 'NotSupportedError']
+__all__ = ['RESNET_SITES', 'RULES', 'BOX_FORMATS', 'SELECT', 'STOPWORDS', 'Tower', 'text_tower', 'image_tower',
+           'swap_block_input', 'tower_swap', 'block_input', 'encode_from', 'caption_ids', 'token_strings',
+           'text_reference', 'image_reference', 'path_nodes', 'dense_tail', 'TowerContributions', 'tower_contributions',
+           'Interactions', 'exclip_batch', 'exclip', 'exclip_dense', 'as_xyxy', 'token_colours', 'tokens_html',
+           'plot_tokens', 'plot_overlay', 'plot_exclip', 'exclip_widget', 'two_object_caption', 'grounding_scores',
+           'scene_records', 'GroundingResult', 'grounding_eval', 'read_pairs', 'read_grounding', 'cmd_exclip',
+           'load_exclip_results', 'load_clip', 'ClipModel', 'ShapesWorld', 'Scene', 'NotSupportedError']
 
 # %% ../nbs/06_exclip.ipynb #e46f6c5e
 # `from clip_explain.exclip import *` also gives the loader and the shapes world
@@ -45,9 +45,13 @@ class Tower:
     blocks:list|None=None     # `BlockView` of each block, or None when the layout is unknown (only the hooked tail works)
     ln_final:Callable|None=None # final norm of the pooled row
     proj:Callable|None=None   # pooled row -> embedding
+    spatial:bool=False        # do the hook points see feature maps `[B, C, H, W]` (a ResNet) rather than tokens `[B, S, D]`?
+    default_layer:int|None=None # hook point attributed by default (None: the last)
+    sites:list|None=None      # what the input of each hook point is, in words (for errors and provenance)
     @property
     def n_layers(self)->int: return len(self.modules)
     def __repr__(self):
+        if self.spatial: return f"Tower({self.kind}: ResNet, {self.n_layers} hook points, default {self.sites[self.default_layer]})"
         return (f"Tower({self.kind}: {self.n_layers} blocks, causal={self.causal}, "
                 f"tail view={'yes' if self.blocks is not None else 'no'})")
 
@@ -95,8 +99,19 @@ def text_tower(clip:ClipModel)->Tower:
                  False, blocks, t.ln_final, _proj_fn(t.text_projection))
 
 # %% ../nbs/06_exclip.ipynb #cd7bd5a4
+RESNET_SITES = ('the pixels (input of visual.conv1)', 'input of visual.layer1 (the stem\'s output)',
+                'input of visual.layer2', 'input of visual.layer3', 'input of visual.layer4',
+                'input of visual.attnpool (the output of layer4)')
+
+def _resnet_tower(m:nn.Module)->Tower:
+    "The image `Tower` of an open_clip `ModifiedResNet`: hook points conv1 (pixels), layer1 … layer4, attnpool; default layer4."
+    v = m.visual
+    zero = lambda x: torch.zeros(len(x), dtype=torch.long, device=x.device)
+    return Tower('image', [v.conv1, v.layer1, v.layer2, v.layer3, v.layer4, v.attnpool], m.encode_image, zero, False, True,
+                 spatial=True, default_layer=4, sites=list(RESNET_SITES))
+
 def image_tower(clip:ClipModel)->Tower:
-    "The image `Tower` of an open_clip or Hugging Face CLIP (raises `NotSupportedError` for non-ViT towers)."
+    "The image `Tower` of an open_clip or Hugging Face CLIP: a ViT, or an open_clip ResNet (`ModifiedResNet`); others raise `NotSupportedError`."
     m = clip.model
     if clip.library == 'hf':
         vm = getattr(m, 'vision_model', None)
@@ -105,9 +120,10 @@ def image_tower(clip:ClipModel)->Tower:
         mods, enc = list(vm.encoder.layers), (lambda x: _as_tensor(m.get_image_features(pixel_values=x)))
     else:
         v = m.visual
+        if all(hasattr(v, a) for a in ('conv1', 'layer1', 'layer2', 'layer3', 'layer4', 'attnpool')): return _resnet_tower(m)
         if not hasattr(v, 'transformer') or not hasattr(v.transformer, 'resblocks'):
-            raise NotSupportedError(f"Not supported: exCLIP needs a ViT image tower (patches to attribute to); got open_clip "
-                                    f"`{type(v).__name__}`. ResNet and timm towers are not supported.")
+            raise NotSupportedError(f"Not supported: exCLIP needs a ViT or a ResNet (ModifiedResNet) image tower; got open_clip "
+                                    f"`{type(v).__name__}` (timm towers are not supported).")
         mods, enc = list(v.transformer.resblocks), m.encode_image
     try: vv = clip.vision; blocks, ln, proj = vv.blocks, vv.ln_post, _proj_fn(vv.proj)
     except NotSupportedError: blocks = ln = proj = None
@@ -129,23 +145,41 @@ def swap_block_input(module:nn.Module, fn:Callable):
 
 def _check_layer(tower:Tower, layer:int|None)->int:
     n = tower.n_layers
-    if layer is None: return n - 1
+    if layer is None: return n - 1 if tower.default_layer is None else tower.default_layer
     if not isinstance(layer, (int, np.integer)) or not -n <= layer < n:
+        if tower.spatial:
+            raise UserError(f"{tower.kind} layer {layer!r} out of range: a ResNet image tower has {n} hook points: "
+                            + '; '.join(f"{i}: {s}" for i, s in enumerate(tower.sites)))
         raise UserError(f"{tower.kind} layer {layer!r} out of range: the {tower.kind} tower has {n} blocks (0 … {n-1})")
     return int(layer) % n
+
+def _as_tokens(h:torch.Tensor)->torch.Tensor:
+    "Feature map `[B, C, H, W]` → tokens `[B, 1 + H·W, C]`: a zero row where a ViT has its CLS token, then the cells row by row."
+    return torch.cat([h.new_zeros(len(h), 1, h.shape[1]), h.flatten(2).transpose(1, 2)], 1)
+
+@contextlib.contextmanager
+def tower_swap(tower:Tower, layer:int, fn:Callable):
+    "`swap_block_input` on hook point `layer` of `tower`, with `fn` seeing tokens `[B, S, D]` (a ResNet's feature maps as `_as_tokens`)."
+    if not tower.spatial:
+        with swap_block_input(tower.modules[layer], fn): yield
+        return
+    def on_map(h):
+        C, H, W = h.shape[1:]; t = fn(_as_tokens(h))
+        return t[:, 1:].transpose(1, 2).reshape(len(t), C, H, W)
+    with swap_block_input(tower.modules[layer], on_map): yield
 
 def block_input(tower:Tower, layer:int, inputs:torch.Tensor)->torch.Tensor:
     "The hidden state `[B, S, D]` entering block `layer` of `tower` for the model inputs `inputs` (forward stopped there)."
     out = {}
     def grab(h): out['h'] = h.detach(); raise StopForward
-    with torch.no_grad(), swap_block_input(tower.modules[layer], grab):
+    with torch.no_grad(), tower_swap(tower, layer, grab):
         try: tower.encode(inputs)
         except StopForward: pass
     return out['h']
 
 def encode_from(tower:Tower, layer:int, inputs:torch.Tensor, h:torch.Tensor)->torch.Tensor:
     "The model's own embedding `[B', E]` when block `layer` receives `h` instead of its input (`inputs` set the pooling)."
-    with swap_block_input(tower.modules[layer], lambda _: h): return tower.encode(inputs)
+    with tower_swap(tower, layer, lambda _: h): return tower.encode(inputs)
 
 # %% ../nbs/06_exclip.ipynb #1ba8749a
 def _bpe_count(clip:ClipModel, text:str)->int|None:
@@ -381,7 +415,7 @@ def tower_contributions(
     # one forward of inputs and references through the unmodified model, reading block L's input on the way
     got = {}
     def grab(h): got['h'] = h.detach(); return h
-    with torch.no_grad(), swap_block_input(tower.modules[L], grab):
+    with torch.no_grad(), tower_swap(tower, L, grab):
         e = tower.encode(torch.cat([inputs, refs])).float()
     x, r = got['h'][:B], got['h'][B:]
     emb, ref = e[:B], e[B:]
@@ -550,7 +584,8 @@ class Interactions:
         return r(self.T, self.f_a, self.f_start), r(self.P, self.g_b, self.g_start)
     def __repr__(self):
         at = f" @ {self.image_id}" if self.image_id is not None else ''
-        return (f"Interactions({self.caption!r}{at}: {self.n} tokens × {self.grid[0]}×{self.grid[1]} patches, "
+        cells = 'cells' if 'image_site' in self.config else 'patches'          # a ResNet's spatial cells
+        return (f"Interactions({self.caption!r}{at}: {self.n} tokens × {self.grid[0]}×{self.grid[1]} {cells}, "
                 f"ΣA={self.total:.4g}, target={self.rhs:.4g}, residual={self.residual:.2e} ({self.rel_residual:.1%}), "
                 f"N={self.config.get('N')}, layers {self.config.get('text_layer')}/{self.config.get('image_layer')})")
 
@@ -608,7 +643,7 @@ def exclip_batch(
     images,                      # any image source: PIL, arrays, paths, a folder, scenes, a dataset (tuples/dicts), an iterable, `Images`, or a `[B, 3, H, W]` tensor
     cross:bool=False,            # every caption with every image (else pairwise, or broadcast a single caption/image)
     text_layer:int|None=None,    # text block whose input is attributed (default: the last)
-    image_layer:int|None=None,   # image block whose input is attributed (default: the last)
+    image_layer:int|None=None,   # image block whose input is attributed (default: the last); a ResNet: 0 pixels, K = 1…4 input of layerK (default 4), 5 attnpool
     N:int=10,                    # integration steps
     rule:str='right',            # 'right' (the paper's), 'midpoint' (error ∝ 1/N²) or 'trapezoid'
     text_ref='same_length',      # text reference: 'same_length', 'short' (the original's), a reference caption, or ids
@@ -649,6 +684,7 @@ def exclip_batch(
                text_ref=text_ref if isinstance(text_ref, str) else 'ids',
                image_ref=image_ref if isinstance(image_ref, str) else 'image', shift=shift,
                logit_scale=logit_scale, seed=seed)
+    if it.spatial: cfg['image_site'] = it.sites[Li]                      # a ResNet: where the cells are read
     kw = dict(N=N, rule=rule, compat=compat, mode=mode, tail=tail, chunk=chunk)
     n_jobs = math.ceil(len(ucaps)/bs) + (math.ceil(ni/bs) if ni is not None else 0)
     show = progress_bar if progress_bar is not None else len(ucaps) + (ni or 0) >= 16
@@ -694,7 +730,7 @@ def exclip_dense(
     text_ref='same_length', image_ref='zeros',
     max_pairs:float=5e7,          # refuse pair tensors larger than this
 )->torch.Tensor:                  # `[n, S_i]`: rows SOT … EOT, columns CLS and the patches
-    "The pair-tensor computation of exCLIP, literally (a test oracle for tiny models; memory grows as S_t·D_t·S_i·D_i)."
+    "The pair-tensor computation of exCLIP, literally (a test oracle for tiny models; memory grows as S_t·D_t·S_i·D_i; a ResNet's cells sum their channels)."
     ids = caption_ids(clip, caption); rid = text_reference(clip, ids, 'short' if compat else text_ref)
     x = _pixels(clip, _as_list(image, 'image')); rx = image_reference(clip, x, image_ref)
     alphas, w = path_nodes(N, rule, compat)
@@ -709,14 +745,17 @@ def exclip_dense(
             try: return tw.encode(inp)[0]
             finally: hd.remove()
         J = sum(wn*torch.autograd.functional.jacobian(f, r + an.to(r.dtype)*(a - r)).flatten(1) for an, wn in zip(alphas, w))
-        return J, (a - r).flatten(), e[0]
+        return J, (a - r).flatten(), e[0], a.shape[1:]
     tt, it = text_tower(clip), image_tower(clip)
-    Ja, da, fa = tower_jbar(tt, _check_layer(tt, text_layer), ids, rid)
-    Jb, db, gb = tower_jbar(it, _check_layer(it, image_layer), x, rx)
+    Ja, da, fa, _ = tower_jbar(tt, _check_layer(tt, text_layer), ids, rid)
+    Jb, db, gb, shape = tower_jbar(it, _check_layer(it, image_layer), x, rx)
     if da.numel()*db.numel() > max_pairs: raise UserError(f"Pair tensor of {da.numel()}×{db.numel()} entries is too large for the oracle")
     pairs = da[:, None]*(Ja.T @ Jb)*db[None, :]/(fa.norm()*gb.norm())
-    St, Si = ids.shape[1], clip.vision.n_tokens
-    A = pairs.reshape(St, -1, Si, pairs.shape[1]//Si).sum((1, 3))
+    St = ids.shape[1]
+    if len(shape) == 3:                       # a ResNet feature map [C, H, W]: sum the channels of each cell; no CLS token (zero column)
+        A = pairs.reshape(St, -1, shape[0], shape[1]*shape[2]).sum((1, 2))
+        A = torch.cat([A.new_zeros(St, 1), A], 1)
+    else: A = pairs.reshape(St, -1, shape[0], shape[1]).sum((1, 3))
     return A[:int(tt.pool(ids)[0]) + 1].detach().cpu()
 
 # %% ../nbs/06_exclip.ipynb #6890853c
@@ -1097,7 +1136,7 @@ def _first_order_maps(clip:ClipModel, x:torch.Tensor, texts:torch.Tensor, layer:
     return torch.stack(outs, 1).view(len(x), texts.shape[1], gsz, -1).float().cpu()
 
 def _similarity_maps(clip:ClipModel, x:torch.Tensor, texts:torch.Tensor)->torch.Tensor:
-    "Cosine of each last-layer patch token (through ln_post and the projection) with each text: `[B, K, rows, cols]`."
+    "Cosine of each last-layer patch token (through ln_post and the projection) with each text: `[B, K, rows, cols]` (ViT only)."
     v = clip.vision; L = v.n_layers
     _, c = clip.run_with_cache(x, names=[f'resid_post.{L-1}'], stop_early=False)
     with torch.no_grad(): tok = F.normalize(v.ln_post(c[f'resid_post.{L-1}'][:, 1:]).float() @ v.proj.float(), dim=-1)
@@ -1246,10 +1285,11 @@ def grounding_eval(
                 x = _pixels(clip, p_imgs[j:j+bs])
                 for jj, m in enumerate(_first_order_maps(clip, x, C[j:j+bs, None].to(x.device), Li)[:, 0]): gc[j + jj] = m
             add(f'grad×input (phrase) @{Li}', gx); add(f'grad×input (caption) @{Li}', [gc[pair_of[k]] for k in keep])
-        sim = []
-        for i in range(0, len(keep), bs):
-            x = _pixels(clip, imgs[i:i+bs]); sim += list(_similarity_maps(clip, x, T[i:i+bs, None].to(x.device))[:, 0])
-        add('similarity (phrase)', sim)
+        if not image_tower(clip).spatial:                           # a ResNet has no patch tokens to project
+            sim = []
+            for i in range(0, len(keep), bs):
+                x = _pixels(clip, imgs[i:i+bs]); sim += list(_similarity_maps(clip, x, T[i:i+bs, None].to(x.device))[:, 0])
+            add('similarity (phrase)', sim)
     area = [float(regions[k].mean()) for k in keep]
     chance = dict(pointing=float(np.mean(area)), mass=float(np.mean(area)),
                   own_vs_other=0.5 if any(math.isfinite(v) for v in next(iter(scores.values()))['own_vs_other']) else float('nan'))
@@ -1533,7 +1573,9 @@ def _exclip_args(p):
     p.add_argument('--no-figures', action='store_true', help='batch mode: write the explanations and the index only')
     p.add_argument('--quiet', action='store_true', help='no progress bar')
     p.add_argument('--text-layer', type=int, default=None, help='text block whose input is attributed (default: last)')
-    p.add_argument('--image-layer', type=int, default=None, help='image block whose input is attributed (default: last)')
+    p.add_argument('--image-layer', '--stage', dest='image_layer', type=int, default=None,
+                   help='image block whose input is attributed (default: last); a ResNet: K = 1…4 the input of stage layerK '
+                        '(default 4, as the original), 0 the pixels, 5 the output of layer4')
     p.add_argument('--N', type=int, default=10, help='integration steps'); p.add_argument('--rule', default='right', choices=RULES)
     p.add_argument('--mode', default='auto', choices=['auto', 'jvp', 'vjp'])
     p.add_argument('--compat', action='store_true', help="reproduce the original exclip package's numbers")

@@ -421,12 +421,14 @@ def decompose_dataset(
     progress_bar:bool|None=None,     # progress bar over images (default: for ≥ 256 images)
     skip_bad:bool=False,             # skip unreadable images with a warning (their ids and reasons go to `skipped`)
     store_dtype:str|None=None,       # store the cache's terms as 'float16' (half the disk; returned as float32) or 'float32' (default)
-)->Decomposition:
+    lazy:bool=False,                 # return the store itself, `{field: ShardedArray}` read on demand (needs `root`): for data larger than memory
+)->Decomposition|dict:
     "Decompose a whole dataset, shard by shard, through a resumable cache."
     import clip_explain
     if ln_mode not in LN_MODES: raise UserError(f"ln_mode must be one of {LN_MODES}, got {ln_mode!r}")
     if store_dtype not in (None, 'float32', 'float16'): raise UserError(f"store_dtype must be 'float16' or 'float32', got {store_dtype!r}")
     if store_dtype == 'float32': store_dtype = None
+    if lazy and root is None: raise UserError("lazy=True returns the store on disk: give a cache folder (root= / --cache)")
     keep = _head_layers(layers, clip.vision.n_layers)
     ims = as_images(images, skip_bad=skip_bad)
     if ims.kind == 'iterable':
@@ -449,7 +451,7 @@ def decompose_dataset(
         if rows is None: rows = {f: torch.zeros((len(idx),) + s) for f, s in _field_shapes(clip, keep, spatial).items()}
         return dict(rows, bad=np.array([sub.skipped.get(i, '') for i in sub.ids]))   # '' = read; else why not
     try:
-        out = cached_map(run, list(range(n)), root, cfg, 'decompose', shard_size, False, dtype=store_dtype)
+        out = cached_map(run, list(range(n)), root, cfg, 'decompose', shard_size, False, lazy=lazy, dtype=store_dtype)
         bar.update(n - bar.n)                                          # shards read back from the cache
     finally: bar.close()
     bad = np.asarray(out['bad']); ok = bad == ''
@@ -457,6 +459,7 @@ def decompose_dataset(
     if skipped and not skip_bad:                                       # recorded in the cache by an earlier skip_bad run
         i = int(np.flatnonzero(~ok)[0]); raise BadImageError(ims.root/ims.ids[i] if ims.root else ims.ids[i], bad[i])
     if not ok.any(): raise UserError(f"No readable images: all {n} were skipped")
+    if lazy: return out                                                # rows with a reason in out['bad'] are skipped images
     sel = np.flatnonzero(ok)
     t = {f: torch.from_numpy(np.ascontiguousarray(out[f] if ok.all() else out[f][sel])).float() for f in _FIELDS}
     prov = dict(_provenance(clip, spatial, ln_mode, keep), data=data, source=dict(ims.provenance(), n_skipped=len(skipped), skipped=skipped))

@@ -17,17 +17,17 @@ from .inputs import UserError, as_images
 from .data import (parse_caption, COLOURS, SHAPES, SIDES, SIZES, PLACES, shapes_text_bank, description_bank, word_bank,
                                read_text_bank, write_text_bank, imagenet_classnames, imagenet_templates, ShapesWorld,
                                spurious_split, world_vocabulary)
-from .cache import cached_text_embeddings, cached_classifier
+from .cache import cached_text_embeddings, cached_classifier, ShardedArray
 
 # %% auto #0
-__all__ = ['SHAPES_TOPICS', 'HeadSpan', 'text_span', 'TextSpanResult', 'textspan', 'plot_variance', 'plot_textspan_table',
-           'textspan_representation', 'textspan_accuracy', 'topic_share', 'head_neighbours', 'text_query_heads',
-           'SpuriousResult', 'spurious_ablation', 'shapes_topics', 'topic_table', 'plot_topics', 'head_view',
-           'head_explorer', 'cmd_textspan', 'cmd_spurious', 'load_clip', 'ClipModel', 'decompose', 'decompose_dataset',
-           'Decomposition', 'token_maps', 'segmentation_maps', 'evaluate_segmentation', 'mean_ablation',
-           'plot_ablation', 'shapes_text_bank', 'description_bank', 'word_bank', 'read_text_bank', 'write_text_bank',
-           'imagenet_classnames', 'imagenet_templates', 'cached_text_embeddings', 'cached_classifier', 'ShapesWorld',
-           'spurious_split', 'world_vocabulary']
+__all__ = ['SHAPES_TOPICS', 'HeadSpan', 'text_span', 'HeadMoments', 'text_span_moments', 'head_moments', 'TextSpanResult',
+           'textspan', 'plot_variance', 'plot_textspan_table', 'textspan_representation', 'textspan_accuracy',
+           'topic_share', 'head_neighbours', 'text_query_heads', 'SpuriousResult', 'spurious_ablation', 'shapes_topics',
+           'topic_table', 'plot_topics', 'head_view', 'head_explorer', 'cmd_textspan', 'cmd_spurious', 'load_clip',
+           'ClipModel', 'decompose', 'decompose_dataset', 'Decomposition', 'token_maps', 'segmentation_maps',
+           'evaluate_segmentation', 'mean_ablation', 'plot_ablation', 'shapes_text_bank', 'description_bank',
+           'word_bank', 'read_text_bank', 'write_text_bank', 'imagenet_classnames', 'imagenet_templates',
+           'cached_text_embeddings', 'cached_classifier', 'ShapesWorld', 'spurious_split', 'world_vocabulary']
 
 # %% ../nbs/04_textspan.ipynb #9d56ecea
 # `from clip_explain.textspan import *` gives everything this method needs: the decomposition, banks and caches too
@@ -119,6 +119,99 @@ def text_span(
         var.append(1 - res/total if total > 0 else 0.); step.append(var[-1] - (var[-2] if len(var) > 1 else 0.))
     return HeadSpan([texts[j] for j in chosen], chosen, var, step, recon.float(), total, label, torch.stack(basis).float(), mu[0].float())
 
+# %% ../nbs/04_textspan.ipynb #3b5b7156
+@dataclass
+class HeadMoments:
+    "What TextSpan needs of one head's contributions over `n` images: the count, the mean `[d]` and the centred scatter `[d, d]` (float64)."
+    n:int                  # number of images
+    mean:torch.Tensor      # [d] c̄
+    scatter:torch.Tensor   # [d, d] Σᵢ (cᵢ − c̄)(cᵢ − c̄)ᵀ
+    @classmethod
+    def of(cls, C:torch.Tensor)->'HeadMoments':
+        "The moments of contributions `C` `[n, d]` held in memory."
+        C = C.double(); mu = C.mean(0); Cc = C - mu
+        return cls(C.shape[0], mu, Cc.T @ Cc)
+
+# %% ../nbs/04_textspan.ipynb #d176ac1d
+def text_span_moments(
+    mom:HeadMoments,           # a head's moments (`HeadMoments.of(C)`, or streamed by `head_moments`)
+    R:torch.Tensor,            # [M, d] unit text embeddings of the bank
+    texts:Sequence[str]|None=None, # the bank's texts (default: their indices as strings)
+    m:int=10,                  # number of texts to choose
+    rank:int|None=80,          # project texts onto the top-`rank` eigenvectors of CᵀC (at most its rank; None: no projection)
+    normalize:bool=False,      # score with normalised deflated text vectors (the paper uses un-normalised ones)
+    label:str='',              # a label for the result (e.g. 'L3H1')
+    rank_tol:float=1e-10,      # eigenvalues of CᵀC below this fraction of the largest count as zero (the rank cut; `text_span`'s)
+)->HeadSpan:                   # as `text_span`, without per-image reconstructions (`recon` None; `basis` and `mean` set)
+    "Greedy TextSpan for one head from its mean and centred scatter alone: `text_span`'s choices without holding the images."
+    n, d = mom.n, mom.mean.shape[0]
+    R = R.double().cpu()
+    if R.ndim != 2 or R.shape[1] != d: raise ValueError(f"Text embeddings must be [M, {d}], got {tuple(R.shape)}")
+    M = R.shape[0]
+    if M == 0: raise ValueError("The text bank is empty")
+    if m > M: raise ValueError(f"Asked for {m} texts but the bank holds only {M}")
+    if n < 2: raise ValueError("Need at least 2 images to measure variance")
+    texts = list(texts) if texts is not None else [str(i) for i in range(M)]
+    if len(texts) != M: raise ValueError(f"{len(texts)} texts for {M} embeddings")
+    S, mu = mom.scatter.double().cpu(), mom.mean.double().cpu()
+    S = (S + S.T)/2
+    if rank is not None and rank < d:
+        ev, V = torch.linalg.eigh(S + n*torch.outer(mu, mu))       # CᵀC (uncentred), as text_span's SVD
+        order = ev.argsort(descending=True)
+        r = min(rank, int((ev > ev.max()*rank_tol).sum()))
+        B = V[:, order[:r]]                                        # [d, r]
+    else: B = torch.eye(d, dtype=torch.float64)
+    A = R @ B                                                      # texts in the span's coordinates [M, r]
+    Sr = B.T @ S @ B                                               # scatter in those coordinates [r, r]
+    total = float(S.diagonal().sum()); res = total
+    q = ((A @ Sr)*A).sum(1)                                        # ‖(C − c̄) r_jᵀ‖² for every text
+    rn2 = (A**2).sum(1)
+    chosen, var, step, basis = [], [], [], []
+    for _ in range(m):
+        sd = q.clamp_min(0)
+        if normalize: sd = sd/rn2.clamp_min(1e-24)
+        if chosen: sd[chosen] = -1
+        j = int(sd.argmax())
+        a = A[j].clone(); tt = (a @ a).clamp_min(1e-24)
+        beta = A @ a/tt; Sa = Sr @ a; aSa = a @ Sa
+        q = q - 2*beta*(A @ Sa) + beta**2*aSa                      # the same update as text_span's, through S
+        rn2 = rn2 - beta**2*tt
+        res -= float(aSa/tt)                                       # tr(P S P) = tr S − tᵀSt/‖t‖²
+        Sr = Sr - (torch.outer(Sa, a) + torch.outer(a, Sa))/tt + torch.outer(a, a)*aSa/tt**2
+        A = A - beta[:, None]*a
+        chosen.append(j); basis.append(B @ a/tt.sqrt())
+        var.append(1 - res/total if total > 0 else 0.); step.append(var[-1] - (var[-2] if len(var) > 1 else 0.))
+    return HeadSpan([texts[j] for j in chosen], chosen, var, step, None, total/n, label, torch.stack(basis).float(), mu.float())
+
+# %% ../nbs/04_textspan.ipynb #c33193e5
+def head_moments(
+    heads,                        # `[n, L', H, d]` or spatial `[n, L', T, H, d]`: a `ShardedArray` (read shard by shard), an array or a tensor
+    pairs:Sequence[tuple],        # `(position along L', head)` pairs to accumulate
+    bad=None,                     # optional `[n]` reasons rows could not be read (a decomposition store's `bad` field; '' = a good row)
+    progress_bar:bool|None=None,  # progress bar over shards
+    dtype:torch.dtype=torch.float64, # precision of the per-shard products (float32: twice as fast, relative error about 1e-7)
+)->list:                          # one `HeadMoments` per pair
+    "Each head's mean and centred scatter over all rows, accumulated one shard at a time (memory: one shard plus the `d × d` sums)."
+    lazy = isinstance(heads, ShardedArray)
+    chunks = heads.chunks() if lazy else iter([heads])
+    bads = None if bad is None else bad.chunks() if isinstance(bad, ShardedArray) else iter([bad])
+    li, hi = torch.tensor([p for p, _ in pairs]), torch.tensor([h for _, h in pairs])
+    n, shift, s1, S2 = 0, None, None, None
+    for x in progress(chunks, len(heads.parts) if lazy else 1, 'head moments', progress_bar, 8):
+        x = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.from_numpy(np.array(x))   # this shard, in memory
+        if bads is not None: x = x[torch.from_numpy(np.asarray(next(bads)) == '')]
+        if x.ndim == 5: x = x.float().sum(2)                          # spatial store: sum the token axis
+        if x.ndim != 4: raise UserError(f"Expected head contributions [n, L, H, d], got a chunk of shape {tuple(x.shape)}")
+        X = x[:, li, hi].to(dtype).transpose(0, 1).contiguous()        # [P, s, d]
+        if X.shape[1] == 0: continue
+        if shift is None:                                              # centre on the first shard's mean: no cancellation
+            shift = X.double().mean(1); s1 = torch.zeros_like(shift); S2 = shift.new_zeros(shift.shape + shift.shape[-1:])
+        X -= shift[:, None].to(dtype)
+        s1 += X.sum(1, dtype=torch.float64); S2.add_(torch.bmm(X.transpose(1, 2), X)); n += X.shape[1]
+        del x, X
+    if n == 0: raise UserError("No rows to analyse (the store is empty or every image was skipped)")
+    return [HeadMoments(n, shift[i] + s1[i]/n, S2[i] - torch.outer(s1[i], s1[i])/n) for i in range(len(pairs))]
+
 # %% ../nbs/04_textspan.ipynb #7a1b19c6
 def _head_stack(dec)->tuple:
     "(head contributions `[n, L', H, d]`, token axis summed; their real layers; the tower's layer count) of a `Decomposition` or a tensor."
@@ -196,8 +289,20 @@ def load(cls:TextSpanResult, path:str|Path)->TextSpanResult:
 
 
 # %% ../nbs/04_textspan.ipynb #6df4cfdf
+def _store_stack(dec):
+    "(heads `ShardedArray`, its `bad` field or None, the real layers it holds, the tower's layer count) of a store; None for anything else."
+    if isinstance(dec, dict) and isinstance(dec.get('heads'), ShardedArray): H, bad = dec['heads'], dec.get('bad')
+    elif isinstance(dec, ShardedArray): H, bad = dec, None
+    else: return None
+    if len(H.shape) not in (4, 5): raise UserError(f"Expected a store of head contributions [n, L, (T,) H, d], got shape {H.shape}")
+    cfg = H.cache.config
+    if bad is None and 'bad' in H.cache._info(H.cache.done()[0])['fields']: bad = H.cache.lazy(['bad'])['bad']
+    if 'head_layers' in cfg:                             # a decomposition store: its real layers and the tower's depth
+        return H, bad, tuple(cfg['head_layers']), int((cfg.get('model') or {}).get('layers', max(cfg['head_layers']) + 1))
+    return H, bad, tuple(range(H.shape[1])), H.shape[1]
+
 def textspan(
-    dec,                           # a `Decomposition` (possibly of some layers only) or head contributions `[n, L, H, d]`
+    dec,                           # a `Decomposition` (possibly of some layers only), head contributions `[n, L, H, d]`, or a store (`decompose_dataset(..., lazy=True)`, or its `heads` `ShardedArray`): streamed
     texts:Sequence[str],           # the text bank
     text_emb:torch.Tensor,         # `[M, d]` unit embeddings of `texts` (e.g. `clip.encode_texts(texts)`)
     m:int=10,                      # texts per head
@@ -206,10 +311,12 @@ def textspan(
     rank:int|None=80,              # SVD rank of the text projection
     normalize:bool=False,          # normalised scoring variant
     progress_bar:bool|None=None,   # show a progress bar over heads
+    moments:str='float64',         # a store's streamed sums: 'float64' (`text_span`'s numbers) or 'float32' (2× faster; rank cut at 1e-6: close, not equal)
 )->TextSpanResult:
     "Run TextSpan for every requested head; heads are labelled by their real layer (`L11H3`), whatever layers `dec` holds."
-    H, held, L = _head_stack(dec)
-    n, _, nH, d = H.shape
+    st = _store_stack(dec)
+    if st is None: H, held, L = _head_stack(dec); n, _, nH, d = H.shape
+    else: H, bad, held, L = st; nH, d = H.shape[-2:]
     texts = list(texts)
     if not texts: raise UserError("The text bank is empty")
     if text_emb.shape != (len(texts), d):
@@ -221,16 +328,26 @@ def textspan(
         layers = list(layers)
         if any(not -L <= l < L for l in layers): raise UserError(f"Layers must be in 0…{L-1} (or −{L}…−1), got {layers}")
         layers = [l % L for l in layers]
-    pos = dict(zip(layers, _head_pos(dec, layers, 'TextSpan')))
     heads = list(range(nH)) if heads is None else list(heads)
     todo = [(l, h) for l in layers for h in heads]
-    spans = {(l, h): text_span(H[:, pos[l], h].contiguous(), text_emb, texts, m, rank, normalize, f"L{l}H{h}")
-             for l, h in progress(todo, len(todo), 'TextSpan heads', progress_bar, 16)}
-    prov = dict(getattr(dec, 'provenance', {}) or {}, m=m, rank=rank, normalize=normalize, layers=layers, heads=heads,
-                bank_size=len(texts), n_images=n)
+    if st is not None:                                   # a store: moments streamed shard by shard, then the same greedy loop
+        miss = [l for l in layers if l not in held]
+        if miss: raise UserError(f"Layers {miss} have no head pieces in this store (it holds layers {list(held)}), and TextSpan needs them: "
+                                 f"decompose with layers={layers} (or layers=None for all)")
+        if moments not in ('float64', 'float32'): raise UserError(f"moments must be 'float64' or 'float32', got {moments!r}")
+        moms = head_moments(H, [(held.index(l), h) for l, h in todo], bad, progress_bar, getattr(torch, moments))
+        tol = 1e-10 if moments == 'float64' else 1e-6          # float32 sums put noise eigenvalues near 1e-7 of the largest
+        spans = {(l, h): text_span_moments(mm, text_emb, texts, m, rank, normalize, f"L{l}H{h}", tol) for (l, h), mm in zip(todo, moms)}
+        n = moms[0].n
+        cfg = H.cache.config; prov = dict(model=(cfg.get('model') or {}).get('name'), store=str(H.cache.dir), data=cfg.get('data'))
+    else:
+        pos = dict(zip(layers, _head_pos(dec, layers, 'TextSpan')))
+        spans = {(l, h): text_span(H[:, pos[l], h].contiguous(), text_emb, texts, m, rank, normalize, f"L{l}H{h}")
+                 for l, h in progress(todo, len(todo), 'TextSpan heads', progress_bar, 16)}
+        prov = getattr(dec, 'provenance', {}) or {}
+    prov = dict(prov, **({'moments': moments} if st is not None else {}), m=m, rank=rank, normalize=normalize, layers=layers, heads=heads, bank_size=len(texts), n_images=n)
     if hasattr(dec, 'ids'): prov['ids'] = list(dec.ids)         # the rows of the reconstructions
     return TextSpanResult(spans, prov)
-
 
 # %% ../nbs/04_textspan.ipynb #98aa899f
 def plot_variance(ts:TextSpanResult, heads:Sequence|None=None, ax=None):

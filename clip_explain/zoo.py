@@ -7,17 +7,21 @@ from __future__ import annotations
 import os, io, gzip, json, time, math, hashlib, tempfile, functools
 from pathlib import Path
 import numpy as np
-import torch, torch.nn.functional as F
+import torch, torch.nn as nn, torch.nn.functional as F
+from typing import Sequence, Callable
+from PIL import Image
 from tqdm.auto import tqdm
 from .data import *
 from .inputs import UserError
-from .core import OPENAI_MEAN, OPENAI_STD, ASSETS, writable_assets   # one definition of the constants and the assets folder
+from .core import OPENAI_MEAN, OPENAI_STD, ASSETS, writable_assets, user_dir, chunks   # one definition of the constants and the assets folder
 
 # %% auto #0
-__all__ = ['SHAPES_CLIP_NAME', 'SHAPES_CLIP_CONFIGS', 'SHAPES_CLIP_CONFIG', 'WORLD_WORDS', 'build_shapes_clip',
-           'images_to_tensor', 'truth_matrix', 'multi_positive_clip_loss', 'shapes_batch', 'zero_shot_accuracy',
-           'pair_top2_accuracy', 'train_shapes_clip', 'world_token_ids', 'export_shapes_clip', 'attribute_accuracy',
-           'show_predictions']
+__all__ = ['SHAPES_CLIP_NAME', 'SHAPES_CLIP_CONFIGS', 'SHAPES_CLIP_CONFIG', 'WORLD_WORDS', 'SHAPES_CNN_NAME',
+           'SHAPES_CNN_CLASSES', 'SHAPES_CNN_MEAN', 'SHAPES_CNN_STD', 'build_shapes_clip', 'images_to_tensor',
+           'truth_matrix', 'multi_positive_clip_loss', 'shapes_batch', 'zero_shot_accuracy', 'pair_top2_accuracy',
+           'train_shapes_clip', 'world_token_ids', 'export_shapes_clip', 'attribute_accuracy', 'show_predictions',
+           'ShapesCNN', 'shapes_cnn_pixels', 'shapes_cnn_geometry', 'shapes_cnn_accuracy', 'train_shapes_cnn',
+           'export_shapes_cnn', 'load_shapes_cnn_weights']
 
 # %% ../nbs/02_zoo.ipynb #6ab786f2
 SHAPES_CLIP_NAME = 'shapes-clip-v2'
@@ -222,3 +226,127 @@ def show_predictions(clip, scenes, captions=None, k:int=3, ncols:int=4):
         ax.text(1.05, 0.5, f"true: {s.caption}\n\n{txt}", fontsize=6.5, va='center', family='monospace')
     fig.tight_layout()
     return fig
+
+# %% ../nbs/02_zoo.ipynb #b7c00002
+class _Block(nn.Module):
+    "A ResNet basic block."
+    def __init__(self, ci:int, co:int, stride:int):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(ci, co, 3, stride, 1, bias=False), nn.BatchNorm2d(co)
+        self.conv2, self.bn2 = nn.Conv2d(co, co, 3, 1, 1, bias=False), nn.BatchNorm2d(co)
+        self.down = None if stride == 1 and ci == co else nn.Sequential(nn.Conv2d(ci, co, 1, stride, bias=False), nn.BatchNorm2d(co))
+    def forward(self, x):
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(y + (x if self.down is None else self.down(x)))
+
+SHAPES_CNN_NAME = 'falcon-shapes-cnn'
+SHAPES_CNN_CLASSES = [f"{c} {s}" for c in COLOURS for s in SHAPES]
+SHAPES_CNN_MEAN, SHAPES_CNN_STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
+
+class ShapesCNN(nn.Module):
+    "A small ResNet-like classifier of 64 px shapes-world scenes into (colour, shape) classes."
+    def __init__(self, widths:Sequence[int]=(16, 32, 64, 128), n_classes:int=len(SHAPES_CNN_CLASSES)):
+        super().__init__()
+        w = self.widths = list(widths)
+        self.stem = nn.Sequential(nn.Conv2d(3, w[0], 3, 2, 1, bias=False), nn.BatchNorm2d(w[0]), nn.ReLU())   # 64 → 32 px
+        self.layer1 = nn.Sequential(_Block(w[0], w[0], 1))        # 32 px
+        self.layer2 = nn.Sequential(_Block(w[0], w[1], 2))        # 16 px
+        self.layer3 = nn.Sequential(_Block(w[1], w[2], 2))        # 8 px
+        self.layer4 = nn.Sequential(_Block(w[2], w[3], 1))        # 8 px: the Grad-CAM grid
+        self.avgpool, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(w[3], n_classes)
+    def forward(self, x):
+        x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+def shapes_cnn_pixels(im:Image.Image)->torch.Tensor:
+    "A PIL image → the CNN's normalised input tensor `[3, H, W]` (its own mean 0.5, std 0.25, not CLIP's)."
+    x = torch.from_numpy(np.asarray(im.convert('RGB'), dtype=np.float32)/255).permute(2, 0, 1)
+    return (x - torch.tensor(SHAPES_CNN_MEAN)[:, None, None])/torch.tensor(SHAPES_CNN_STD)[:, None, None]
+
+def shapes_cnn_geometry(im:Image.Image)->Image.Image:
+    "The image the CNN sees: 64×64 px (resized bilinearly when it is another size)."
+    return im if im.size == (64, 64) else im.resize((64, 64), Image.BILINEAR)
+
+# %% ../nbs/02_zoo.ipynb #b7c00004
+def _cnn_label(s:Scene)->int: return SHAPES_CNN_CLASSES.index(f"{s.objects[0].colour} {s.objects[0].shape}")
+
+def _cnn_batch(scenes)->tuple:
+    return (torch.stack([shapes_cnn_pixels(s.to_pil()) for s in scenes]), torch.tensor([_cnn_label(s) for s in scenes]))
+
+def shapes_cnn_accuracy(model:nn.Module, scenes:Sequence[Scene], bs:int=256)->float:
+    "Top-1 (colour, shape) accuracy of `model` on single-object `scenes`."
+    model.eval(); ok = 0
+    with torch.no_grad():
+        for ch in chunks(list(scenes), bs):
+            x, y = _cnn_batch(ch); ok += int((model(x).argmax(1) == y).sum())
+    return ok/len(scenes)
+
+def train_shapes_cnn(
+    steps:int=600, bs:int=64, lr:float=3e-3, wd:float=1e-4,
+    sparsity:float=0.05,           # weight of the ‖f‖₁/‖f‖₂ penalty on the pooled features
+    seed:int=0, cfg:WorldConfig|None=None,
+    eval_every:int=100, log:Callable|None=print,
+)->tuple:                          # (model, training record)
+    "Train a `ShapesCNN` on fresh single-object scenes; returns the model and a record with held-out accuracies."
+    cfg = cfg or WorldConfig()
+    torch.manual_seed(seed)
+    model = ShapesCNN()
+    opt = torch.optim.AdamW(model.parameters(), lr, weight_decay=wd)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps)
+    val = list(ShapesWorld(400, seed=seed + 999, cfg=cfg, n_objects=1))
+    feats = {}
+    hook = model.avgpool.register_forward_hook(lambda m, i, o: feats.__setitem__('f', o.flatten(1)))
+    evals, t0 = [], time.time()
+    try:
+        for st in range(steps):
+            rng = np.random.default_rng([seed, st, 5])
+            x, y = _cnn_batch([sample_scene(rng, cfg, n_objects=1) for _ in range(bs)])
+            model.train()
+            out = model(x); f = feats['f']
+            loss = F.cross_entropy(out, y) + sparsity*(f.norm(p=1, dim=1)/(f.norm(dim=1) + 1e-6)).mean()
+            opt.zero_grad(); loss.backward(); opt.step(); sched.step()
+            if (st + 1) % eval_every == 0 or st + 1 == steps:
+                acc = shapes_cnn_accuracy(model, val)
+                evals.append(dict(step=st + 1, loss=round(loss.item(), 4), val_acc=acc, seconds=round(time.time() - t0)))
+                if log: log(evals[-1])
+    finally: hook.remove()
+    model.eval()
+    rec = dict(steps=steps, bs=bs, lr=lr, wd=wd, sparsity=sparsity, seed=seed, world=cfg.to_dict(), n_objects=1,
+               classes=SHAPES_CNN_CLASSES, mean=SHAPES_CNN_MEAN, std=SHAPES_CNN_STD, evals=evals)
+    return model, rec
+
+def export_shapes_cnn(
+    model:ShapesCNN,              # the trained CNN
+    rec:dict,                     # its training record (stored in the meta file)
+    name:str=SHAPES_CNN_NAME,     # file stem
+    dest:str|Path|None=None,      # output folder (default: the user's folder, `user_dir('models')`)
+    overwrite_shipped:bool=False, # write into the package's shipped assets instead (release step only)
+)->Path:                          # the written `.safetensors`
+    "Write the weights (fp16 safetensors) and a meta file (training record, sha256) to `dest`."
+    from safetensors.torch import save_file
+    dest = writable_assets(dest, overwrite_shipped)
+    p = dest/f'{name}.safetensors'
+    save_file({k: v.detach().half().contiguous() if v.is_floating_point() else v.contiguous()
+               for k, v in model.state_dict().items()}, str(p))
+    os.chmod(p, 0o644)
+    meta = dict(name=name, sha256=hashlib.sha256(p.read_bytes()).hexdigest(), arch='ShapesCNN', widths=model.widths,
+                layer='avgpool', cam_layers=['layer4'], training=rec)
+    (dest/f'{name}.meta.json').write_text(json.dumps(meta, indent=1))
+    return p
+
+def load_shapes_cnn_weights(
+    name:str=SHAPES_CNN_NAME,     # file stem
+    device:str='cpu',             # where the model runs
+    folder:str|Path|None=None,    # where to look (default: the shipped assets, then the user's folder)
+)->tuple:                         # (the `ShapesCNN` in eval mode, its meta record)
+    "The shipped (or a retrained, exported) shapes-world CNN; weights checked against their recorded sha256."
+    from safetensors.torch import load_file
+    dirs = [Path(folder).expanduser()] if folder is not None else [ASSETS, user_dir('models')]
+    d = next((d for d in dirs if (d/f'{name}.safetensors').exists()), dirs[0])
+    p, mp = d/f'{name}.safetensors', d/f'{name}.meta.json'
+    if not p.exists(): raise UserError(f"No target weights {name}.safetensors in {', '.join(map(str, dirs))}; train them with scripts/train_falcon_cnn.py")
+    meta = json.loads(mp.read_text())
+    if hashlib.sha256(p.read_bytes()).hexdigest() != meta['sha256']: raise RuntimeError(f"{p} is corrupt (sha256 mismatch)")
+    model = ShapesCNN(meta['widths'])
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in load_file(str(p)).items()})
+    return model.to(device).eval(), meta

@@ -1,6 +1,6 @@
 "Retrain the shipped FALCON target (a small CNN on the shapes world) and export it to your user folder, or --dest (600 steps: the shipped run took 1,537 s, about 26 minutes, on CPU; see its meta file)."
 import argparse, json, torch
-from clip_explain.falcon import train_shapes_cnn, export_shapes_cnn, SHAPES_CNN_NAME
+from clip_explain.zoo import train_shapes_cnn, export_shapes_cnn, SHAPES_CNN_NAME
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser(description=__doc__)

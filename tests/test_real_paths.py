@@ -68,7 +68,7 @@ class Model:
 
 MODELS = ['openclip-file', 'hf-folder', 'bundled', 'resnet-file']
 SLOW_MODELS = ['ViT-B-16-file', 'RN50-file']
-VIT_ONLY = {'decompose', 'segment', 'ablate', 'textspan', 'neurons', 'exclip'}   # the rest use CLIP as an encoder only
+VIT_ONLY = {'decompose', 'segment', 'ablate', 'textspan', 'neurons'}   # the rest use CLIP as an encoder only (exclip: ViT patches or ResNet cells)
 
 def _models(W)->dict:
     m = W.models
@@ -350,6 +350,26 @@ def _check(cmd:str, W:World, model:Model, out:Path, run:Run, ids:list, skipped:l
         res = load_exclip_results(out)
         assert [r.image_id for r in res] == ids
         check_skipped('exclip index.json', skipped_in(idx), skipped)
+        # join back: the first pair equals the explanation of its file computed here from its path alone
+        from clip_explain.exclip import exclip
+        clip = W.clip(model.key)
+        mine = exclip(clip, 'a photo of something', src/ids[0], N=2)
+        assert mine.matrix.shape == res[0].matrix.shape, (tuple(mine.matrix.shape), tuple(res[0].matrix.shape))
+        err = float((mine.matrix - res[0].matrix).abs().max()/mine.matrix.abs().max())
+        assert err < 1e-4, f"{ids[0]}: the saved interactions differ from the in-process ones by {err:.1e} (relative)"
+        if not model.vit:                 # a ResNet: the cells of the input of layer4 (the default stage), read by a plain hook
+            import torch
+            got = {}
+            def read(m, a): got['map'] = a[0].shape            # returns None: the input is left as it is
+            h = clip.model.visual.layer4.register_forward_pre_hook(read)
+            try:
+                with torch.no_grad(): clip.model.encode_image(clip.pixels([str(src/ids[0])]))
+            finally: h.remove()
+            for r in res:
+                assert r.grid == tuple(got['map'][-2:]), f"{r.image_id}: grid {r.grid}, the input of layer4 is {tuple(got['map'])}"
+                assert r.config.get('image_site') == 'input of visual.layer4', r.config.get('image_site')
+                assert float(r.cls.abs().max()) == 0 and abs(float(r.A.sum()) - r.total) <= 1e-5*abs(r.total) + 1e-12, \
+                    f"{r.image_id}: a ResNet has no CLS token: the cell map must carry all of ΣA"
     elif cmd == 'falcon':
         from clip_explain.falcon import FalconResult
         res = FalconResult.load(out)

@@ -521,7 +521,7 @@ def run_with_cache(
 
 # %% ../nbs/00_core.ipynb #9516d007
 ASSETS = Path(__file__).parent/'assets' if '__file__' in globals() else Path('../clip_explain/assets')
-DEFAULT_MODEL = 'shapes-clip-v2'
+DEFAULT_MODEL = 'shapes-clip-v3'
 
 def bundled_models()->list:
     "Names of the CLIP models shipped with the package (assets with a model config beside their metadata)."

@@ -129,7 +129,7 @@ def with_articles(text:str)->str:
     return re.sub(r"\ba (?=[aeiou])", "an ", text)
 
 def world_vocabulary(
-    articles:bool=False, # write 'an' before a vowel (the world of shapes-clip-v3); else the 'a orange' of v1/v2
+    articles:bool=True,  # write 'an' before a vowel (the world of shapes-clip-v3, the default); False: the 'a orange' v2 was trained on
 )->list:
     "The 48 canonical single-object captions: the zero-shot label set of the shapes world."
     caps = [f"a {c} {s} on the {sd}" for c in COLOURS for s in SHAPES for sd in SIDES]
@@ -195,7 +195,7 @@ class WorldConfig:
     n_captions:int=6           # captions per scene (canonical + variants)
     size:int=CANVAS            # canvas size
     version:int=2              # world version (1 = single objects on plain grey, as in the spec)
-    articles:bool=False        # captions say 'an' before a vowel ('an orange cross'), as shapes-clip-v3 was trained
+    articles:bool=True         # captions say 'an' before a vowel ('an orange cross'), as shapes-clip-v3 was trained (False: v2's 'a orange')
     def to_dict(self): return asdict(self)
 
 # %% ../nbs/01_data.ipynb #3a86163a

@@ -24,7 +24,7 @@ __all__ = ['SHAPES_CLIP_NAME', 'SHAPES_CLIP_CONFIGS', 'SHAPES_CLIP_CONFIG', 'WOR
            'export_shapes_cnn', 'load_shapes_cnn_weights']
 
 # %% ../nbs/02_zoo.ipynb #6ab786f2
-SHAPES_CLIP_NAME = 'shapes-clip-v2'
+SHAPES_CLIP_NAME = 'shapes-clip-v3'
 _TEXT_CFG = dict(context_length=24, vocab_size=49408, width=128, heads=4, layers=4)
 SHAPES_CLIP_CONFIGS = {
     # 64-px images as 4×4 patches of 16 px (17 tokens)

@@ -132,6 +132,7 @@ class ShardedArray:
                  shards:Sequence[int], # shard indices, in order
                 ):
         self.cache, self.field = cache, field
+        self.shards = list(shards)
         self.parts = [cache.read(i, [field])[field] for i in shards]      # memory maps: no data read yet
         self.offsets = np.cumsum([0] + [len(p) for p in self.parts])
         self.shape, self.dtype = (int(self.offsets[-1]),) + self.parts[0].shape[1:], self.parts[0].dtype
@@ -157,8 +158,8 @@ class ShardedArray:
         if not pieces: return np.zeros((0,) + self.shape[1:], self.dtype)[(slice(None),) + rest]
         out = np.concatenate(pieces); return out[np.argsort(np.concatenate(where), kind='stable')]
     def chunks(self):
-        "The array one shard at a time (peak memory: one shard)."
-        for p in self.parts: yield np.asarray(p)
+        "The array one shard at a time, each read into memory and released after use (peak memory: one shard)."
+        for i in self.shards: yield self.cache.read(i, [self.field], mmap=False)[self.field]   # not the maps: their pages would stay resident
     def sum(self, axis:int=0, dtype=np.float64)->np.ndarray:
         "Sum over rows, streamed shard by shard in float64."
         if axis != 0: raise ValueError("only axis=0 (over rows) is streamed")

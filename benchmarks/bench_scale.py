@@ -3,7 +3,7 @@
 Run from the repository root (heavy: use `nice`, one at a time):
 
     python benchmarks/bench_scale.py rss [--n 128 512 2048] [--bs 16] [--shard 128]
-    python benchmarks/bench_scale.py textspan [--images 50000] [--texts 3000] [--shard 1000] [--moments float64 float32]
+    python benchmarks/bench_scale.py textspan [--images 50000] [--texts 3000] [--shard 1000]
 
 * rss: ViT-B-32 with random weights (`load_clip('ViT-B-32')`: open_clip, no pretrained tag) decomposes N shapes-world
   scenes (224 px after preprocessing) into a store with `decompose_dataset(..., root=DIR, lazy=True)`, each N in a fresh
@@ -35,7 +35,7 @@ def _child_rss(n:int, root:str, bs:int, shard:int, lazy:bool):
     held = sum(v.nbytes for v in out.values()) if lazy else sum(getattr(out, f).numel()*4 for f in ('heads', 'mlps', 'attn', 'cls'))
     print(json.dumps(dict(n=n, lazy=lazy, s=dt, peak_mb=_peak_mb(), model_mb=base, data_mb=held/2**20)))
 
-def _child_textspan(root:str, n_texts:int, moments:str):
+def _child_textspan(root:str, n_texts:int):
     import numpy as np, torch
     from clip_explain.cache import ShardCache
     from clip_explain.textspan import textspan
@@ -44,10 +44,10 @@ def _child_textspan(root:str, n_texts:int, moments:str):
     g = torch.Generator().manual_seed(1)
     R = torch.nn.functional.normalize(torch.randn(n_texts, heads.shape[-1], generator=g), dim=-1)
     base = _peak_mb(); t = time.perf_counter()
-    ts = textspan(heads, [f'text {i}' for i in range(n_texts)], R, m=10, layers=4, moments=moments)
+    ts = textspan(heads, [f'text {i}' for i in range(n_texts)], R, m=10, layers=4)
     dt = time.perf_counter() - t
     v = [s.variance[-1] for _, s in ts]
-    print(json.dumps(dict(moments=moments, s=dt, peak_mb=_peak_mb(), start_mb=base, n=ts.provenance['n_images'], heads=len(v),
+    print(json.dumps(dict(s=dt, peak_mb=_peak_mb(), start_mb=base, n=ts.provenance['n_images'], heads=len(v),
                           store_mb=heads.nbytes/2**20, var_min=min(v), var_max=max(v))))
 
 def _store_config()->dict:
@@ -80,10 +80,10 @@ def main():
     ap.add_argument('--n', type=int, nargs='+', default=[128, 512, 2048]); ap.add_argument('--bs', type=int, default=16)
     ap.add_argument('--shard', type=int, default=None); ap.add_argument('--root', default='/tmp/clip_explain_bench_scale')
     ap.add_argument('--images', type=int, default=50_000); ap.add_argument('--texts', type=int, default=3000)
-    ap.add_argument('--moments', nargs='+', default=['float64', 'float32']); ap.add_argument('--lazy', type=int, default=1)
+    ap.add_argument('--lazy', type=int, default=1)
     a = ap.parse_args()
     if a.what == 'child-rss': return _child_rss(a.n[0], a.root, a.bs, a.shard, bool(a.lazy))
-    if a.what == 'child-textspan': return _child_textspan(a.root, a.texts, a.moments[0])
+    if a.what == 'child-textspan': return _child_textspan(a.root, a.texts)
     import torch
     print(f"CPU, torch threads {torch.get_num_threads()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
     if a.what == 'rss':
@@ -101,9 +101,9 @@ def main():
         root = f"{a.root}/textspan-{a.images}-{shard}"
         cache, dt = _write_store(root, a.images, shard)
         print(f"synthetic float16 store {cache.dir}: {a.images} × 4 layers × 16 heads × 768, shards of {shard} (written in {dt:.0f} s)")
-        for mo in a.moments:
-            r = _run(['child-textspan', '--root', root, '--texts', str(a.texts), '--moments', mo])
-            print(f"TextSpan, 64 heads, {r['n']} images, {a.texts} texts, m=10, moments={mo}: {r['s']:.1f} s, peak RSS {r['peak_mb']:.0f} MB "
+        for _ in range(1):
+            r = _run(['child-textspan', '--root', root, '--texts', str(a.texts)])
+            print(f"TextSpan, 64 heads, {r['n']} images, {a.texts} texts, m=10: {r['s']:.1f} s, peak RSS {r['peak_mb']:.0f} MB "
                   f"(store {r['store_mb']:.0f} MB on disk; variance explained {r['var_min']:.3f}–{r['var_max']:.3f})", flush=True)
 
 if __name__ == '__main__': main()

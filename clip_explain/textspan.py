@@ -191,7 +191,7 @@ def head_moments(
     pairs:Sequence[tuple],        # `(position along L', head)` pairs to accumulate
     bad=None,                     # optional `[n]` reasons rows could not be read (a decomposition store's `bad` field; '' = a good row)
     progress_bar:bool|None=None,  # progress bar over shards
-    dtype:torch.dtype=torch.float64, # precision of the per-shard products (float32: twice as fast, relative error about 1e-7)
+    dtype:torch.dtype=torch.float64, # precision of the per-shard products (float32 is twice as fast, but its noise eigenvalues, near 1e-7 of the largest, move `text_span`'s rank cut)
 )->list:                          # one `HeadMoments` per pair
     "Each head's mean and centred scatter over all rows, accumulated one shard at a time (memory: one shard plus the `d × d` sums)."
     lazy = isinstance(heads, ShardedArray)
@@ -313,7 +313,6 @@ def textspan(
     rank:int|None=80,              # SVD rank of the text projection
     normalize:bool=False,          # normalised scoring variant
     progress_bar:bool|None=None,   # show a progress bar over heads
-    moments:str='float64',         # a store's streamed sums: 'float64' (`text_span`'s numbers) or 'float32' (2× faster; rank cut at 1e-6: close, not equal)
 )->TextSpanResult:
     "Run TextSpan for every requested head; heads are labelled by their real layer (`L11H3`), whatever layers `dec` holds."
     st = _store_stack(dec)
@@ -336,10 +335,8 @@ def textspan(
         miss = [l for l in layers if l not in held]
         if miss: raise UserError(f"Layers {miss} have no head pieces in this store (it holds layers {list(held)}), and TextSpan needs them: "
                                  f"decompose with layers={layers} (or layers=None for all)")
-        if moments not in ('float64', 'float32'): raise UserError(f"moments must be 'float64' or 'float32', got {moments!r}")
-        moms = head_moments(H, [(held.index(l), h) for l, h in todo], bad, progress_bar, getattr(torch, moments))
-        tol = 1e-10 if moments == 'float64' else 1e-6          # float32 sums put noise eigenvalues near 1e-7 of the largest
-        spans = {(l, h): text_span_moments(mm, text_emb, texts, m, rank, normalize, f"L{l}H{h}", tol) for (l, h), mm in zip(todo, moms)}
+        moms = head_moments(H, [(held.index(l), h) for l, h in todo], bad, progress_bar)
+        spans = {(l, h): text_span_moments(mm, text_emb, texts, m, rank, normalize, f"L{l}H{h}") for (l, h), mm in zip(todo, moms)}
         n = moms[0].n
         cfg = H.cache.config; prov = dict(model=(cfg.get('model') or {}).get('name'), store=str(H.cache.dir), data=cfg.get('data'))
     else:
@@ -347,7 +344,7 @@ def textspan(
         spans = {(l, h): text_span(H[:, pos[l], h].contiguous(), text_emb, texts, m, rank, normalize, f"L{l}H{h}")
                  for l, h in progress(todo, len(todo), 'TextSpan heads', progress_bar, 16)}
         prov = getattr(dec, 'provenance', {}) or {}
-    prov = dict(prov, **({'moments': moments} if st is not None else {}), m=m, rank=rank, normalize=normalize, layers=layers, heads=heads, bank_size=len(texts), n_images=n)
+    prov = dict(prov, m=m, rank=rank, normalize=normalize, layers=layers, heads=heads, bank_size=len(texts), n_images=n)
     if hasattr(dec, 'ids'): prov['ids'] = list(dec.ids)         # the rows of the reconstructions
     return TextSpanResult(spans, prov)
 

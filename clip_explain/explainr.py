@@ -14,7 +14,7 @@ from .core import load_clip, ClipModel, progress, chunks, config_hash, safe_name
 from .cache import model_key, cached_text_embeddings
 from .inputs import UserError, BadImageError, Images, as_images, image_of
 from .data import (ShapesWorld, Scene, WorldConfig, COLOURS, SHAPES, SIDES, SIZES, PLACES, world_vocabulary,
-                               shapes_text_bank, ImageFolder)
+                               shapes_text_bank, ImageFolder, with_articles)
 from .text import (english_lexicon, lemminflect_lexicon, EN_ADJECTIVES, RuleTagger, SpacyTagger, text_backend,
                                noun_chunks)
 
@@ -80,14 +80,16 @@ class ShapesCaptioner(Captioner):
                  noise:float=0.,          # probability that a sampled caption gets one attribute wrong
                  paraphrase:float=0.,     # probability of replacing each world word by a synonym
                  p_prompt:float=0.3,      # probability of a leading "a photo of"
-                 seed:int=0):
+                 seed:int=0,
+                 articles:bool|None=None): # 'an' before a vowel in the first caption too ('an orange cross'; None: the world's default, `WorldConfig().articles`)
         for k, p in dict(noise=noise, paraphrase=paraphrase, p_prompt=p_prompt).items():
             if not 0 <= p <= 1: raise UserError(f"{k} must be a probability in [0, 1], got {p}")
         if n < 1: raise UserError(f"n must be >= 1, got {n}")
         self.n, self.noise, self.paraphrase, self.p_prompt, self.seed = n, noise, paraphrase, p_prompt, seed
+        self.articles = WorldConfig().articles if articles is None else articles
     @property
     def config(self)->dict: return dict(name=self.name, n=self.n, noise=self.noise, paraphrase=self.paraphrase,
-                                        p_prompt=self.p_prompt, seed=self.seed)
+                                        p_prompt=self.p_prompt, seed=self.seed, **(dict(articles=True) if self.articles else {}))
     def _w(self, w, rng): return rng.choice(SYNONYMS[w]) if w in SYNONYMS and rng.random() < self.paraphrase else w
     def _obj(self, o, rng, wrong=None):
         "A phrase for one object; `wrong` replaces one attribute by another value (noise)."
@@ -126,6 +128,7 @@ class ShapesCaptioner(Captioner):
         rng = np.random.default_rng([self.seed, key])
         first = ' and '.join(f"a {o.colour} {o.shape} on the {o.side}" for o in scene.objects)
         if scene.place != 'plain': first += f" on {scene.place}"
+        if self.articles: first = with_articles(first)
         return [first] + [self._one(scene, rng) for _ in range(self.n - 1)]
     def batches(self, images:Images, bs:int, progress_bar:bool|None=None):
         "Batches of the raw scenes (their ground truth is needed, not their pixels); anything else is a `UserError`."

@@ -202,7 +202,7 @@ def bench_explainr(
     cfg = explainr_config(**{'training.batch_size': max(10, n//4), 'training.epochs': 60})
     world = ShapesWorld(n, seed=6000 + seed)
     caps = caption_images(ShapesCaptioner(n=8, noise=0.05, paraphrase=0.1, seed=seed), world, progress_bar=False)
-    cc = cfg['concepts']; cv = ConceptEncoder(cc['min_count'], cc['max_frac'], cc['encoding'], cc['lexicon']).fit_encode(caps)
+    cc = cfg['concepts']; cv = ConceptEncoder(cc['min_count'], cc['max_frac'], cc['encoding'], cc['lexicon'], cc.get('compounds', False)).fit_encode(caps)
     data = prepare_data(clip, world, caps, cv, views=0, flip=False, seed=seed, progress_bar=False)
     W = val_classifier(clip, cfg)
     h = n//2; tr, te = data.subset(np.arange(h)), data.subset(np.arange(h, n))

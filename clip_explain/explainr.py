@@ -1428,7 +1428,7 @@ def explainr_explorer(sur:ConceptSurrogate, concepts:ConceptVectors, images, tex
     return W.VBox([ui, out])
 
 # %% ../nbs/08_explainr.ipynb #a1fb96be
-from .cli import cli_command, tour_section, _fig
+from .core import cli_command, tour_section, fig_html, clip_from_args
 
 def _file_name(image_id:str, suffix:str='.png')->str:
     "A per-image output file named after the image: its id (relative path) with `/` → `__`, plus `suffix`."
@@ -1562,8 +1562,7 @@ _STEPS = dict(caption=_step_caption, concepts=_step_concepts, train=_step_train,
 
 @cli_command('explainr', 'EXPLAIN-R concept surrogate: caption | concepts | train | explain (in a working folder)')
 def cmd_explainr(args):
-    from clip_explain.cli import _clip_from
-    clip = _clip_from(args) if args.step in ('train', 'explain') else None
+    clip = clip_from_args(args) if args.step in ('train', 'explain') else None
     return _STEPS[args.step](args, clip)
 def _explainr_args(p):
     p.add_argument('step', choices=list(_STEPS)); p.add_argument('--out', default='explainr_out', help='working folder (each step reads what the previous one wrote)')
@@ -1604,8 +1603,8 @@ def _tour_explainr(clip, out:Path)->str:
     P = shapes_pipeline(400, seed=7, clip=clip, config=explainr_config(**{'training.batch_size': 200, 'training.epochs': 80}))
     sur, cv, data, sc = P['surrogate'], P['concepts'], P['data'], P['scenes']
     voc = world_vocabulary(); V = clip.encode_texts(voc)
-    img = _fig(explain_view(sur, cv, 0, sc[0], V, voc, int((data.image_emb[0] @ V.T).argmax()), 8, P['captions'][cv.ids[0]]), out, 'explainr.png')
-    fig, ax = plt.subplots(1, 3, figsize=(11, 2.8)); plot_training(P['result'], ax); img += _fig(fig, out, 'explainr_loss.png')
+    img = fig_html(explain_view(sur, cv, 0, sc[0], V, voc, int((data.image_emb[0] @ V.T).argmax()), 8, P['captions'][cv.ids[0]]), out, 'explainr.png')
+    fig, ax = plt.subplots(1, 3, figsize=(11, 2.8)); plot_training(P['result'], ax); img += fig_html(fig, out, 'explainr_loss.png')
     bank = shapes_text_bank(captions=False)
     rows = evaluate_explainr(sur, data, {'48 captions': P['classifier']}, {'SpLiCE (phrases)': (bank, clip.encode_texts(bank)),
                              'SpLiCE (concepts)': (cv.names, clip.encode_texts([c.lemma for c in cv.vocab]))})

@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from .core import *
 from .core import _openclip_attn, _hf_attn, _ls, _as_tensor
 from .metrics import upsample_map, pointing_game
-from .data import ShapesWorld, Scene
+from .data import ShapesWorld, Scene, with_articles
 from .inputs import UserError, Images, as_images, image_of, IMAGE_KEYS
 from .cache import dist_info, barrier
 
@@ -1083,11 +1083,14 @@ def load(cls:Interactions, path:str|Path)->Interactions:
                meta['config'], img, tuple(meta['orig_size']) if meta['orig_size'] else None, meta.get('image_id'))
 
 # %% ../nbs/06_exclip.ipynb #e58d50b2
-def two_object_caption(scene:Scene)->tuple:
+def two_object_caption(
+    scene:Scene,                 # a two-object scene
+    articles:bool=True,          # 'an' before a vowel ('an orange cross'), as shapes-clip-v3 was trained; False: v2's 'a orange'
+)->tuple:                        # (caption, [phrase of object 0, phrase of object 1])
     "The caption 'a {colour} {shape} and a {colour} {shape}' of a two-object scene and its two object phrases."
     if len(scene.objects) != 2: raise UserError(f"Need a two-object scene, got {len(scene.objects)} object(s)")
-    a, b = scene.objects
-    return f"a {a.phrase} and a {b.phrase}", [a.phrase, b.phrase]
+    a, b = scene.objects; cap = f"a {a.phrase} and a {b.phrase}"
+    return with_articles(cap) if articles else cap, [a.phrase, b.phrase]
 
 def _coverage(mask, grid:tuple)->torch.Tensor:
     m = np.asarray(mask, dtype=np.float32); gh, gw = grid
@@ -1107,16 +1110,17 @@ def scene_records(
     scenes:Sequence[Scene],      # two-object scenes (e.g. `ShapesWorld(n, seed, n_objects=2)`)
     region:str='mask',           # what each record carries: 'mask', 'box' or 'both'
     box_format:str='xyxy',       # format of the boxes written: 'xyxy' or 'xywh'
+    articles:bool=True,          # captions with 'an' before a vowel (shapes-clip-v3's world); False for shapes-clip-v2
 )->list:                         # one grounding record per object (`object`: its index in the scene)
     "Grounding records of two-object scenes: per object the scene, its caption, the object's phrase, and its mask and/or box."
     if region not in ('mask', 'box', 'both'): raise UserError(f"region must be 'mask', 'box' or 'both', got {region!r}")
     if box_format not in BOX_FORMATS: raise UserError(f"Unknown box format {box_format!r}; known: {', '.join(BOX_FORMATS)}")
     out = []
     for i, s in enumerate(scenes):
-        cap, ph = two_object_caption(s)
+        cap, ph = two_object_caption(s, articles)
         for k, (p, b, m) in enumerate(zip(ph, s.boxes, s.masks)):
             x0, y0, x1, y1 = (int(v) for v in b); x1, y1 = x1 + 1, y1 + 1          # `Scene.boxes` are inclusive
-            r = dict(image=s, id=f"scene {i}", caption=cap, phrase=p, text=f"a {p}", object=k)
+            r = dict(image=s, id=f"scene {i}", caption=cap, phrase=p, text=with_articles(f"a {p}") if articles else f"a {p}", object=k)
             if region != 'mask': r.update(box=[x0, y0, x1, y1] if box_format == 'xyxy' else [x0, y0, x1 - x0, y1 - y0], box_format=box_format)
             if region != 'box': r['mask'] = m
             out.append(r)
@@ -1214,7 +1218,7 @@ def _check_records(records:Sequence[dict], box_format:str, region:str)->list:
 
 def grounding_eval(
     clip:ClipModel,
-    data,                        # grounding records (dicts: image, caption, phrase, box/boxes/mask), two-object scenes, or a file for `read_grounding`
+    data,                        # grounding records (dicts: image, caption, phrase, box/boxes/mask), two-object scenes, or a file for `read_grounding` (scenes: `scene_records(data)`, captions with 'an'; for shapes-clip-v2 pass `scene_records(data, articles=False)`)
     settings:dict|None=None,     # name -> exclip_batch keywords (default: {'exCLIP': {}}, the default layers)
     baselines:bool=True,         # also score the first-order baselines (at each setting's image layer, `@L`)
     bs:int=16,                   # batch size
@@ -1439,7 +1443,7 @@ def read_grounding(
     return out
 
 # %% ../nbs/06_exclip.ipynb #ee46973c
-from .cli import cli_command, tour_section, _fig
+from .core import cli_command, tour_section, fig_html, clip_from_args
 
 def _page(res:Interactions, png:str)->str:
     t = res.terms
@@ -1497,7 +1501,7 @@ def _exclip_many(args, clip, out:Path)->dict:
             for k, r in zip(kept, res):
                 q, stem = ch[k], stems[s + k]
                 r.save(out/stem)
-                if not args.no_figures: _fig(r.show(), out, f"{stem}.png")
+                if not args.no_figures: fig_html(r.show(), out, f"{stem}.png")
                 done.append(dict(id=q['id'], caption=q['caption'], interactions=f"{stem}.json",
                                  figure=None if args.no_figures else f"{stem}.png", total=r.total, rhs=r.rhs,
                                  rel_residual=r.rel_residual, **{f: v for f, v in q.items() if f not in base}))
@@ -1543,20 +1547,19 @@ def _exclip_grounding(args, clip)->GroundingResult:
 @cli_command('exclip', 'caption–image interactions (exCLIP) of one pair, or of every pair of a captions file')
 def cmd_exclip(args):
     import matplotlib; matplotlib.use('Agg')
-    from clip_explain.cli import _clip_from
     if args.grounding is not None:
         if args.image or args.pairs or args.caption: raise UserError("--grounding FILE runs alone (with --images DIR, the folder of its images)")
-        return _exclip_grounding(args, _clip_from(args))
+        return _exclip_grounding(args, clip_from_args(args))
     one, many = args.image is not None, args.pairs is not None or args.images is not None
     if one == many or (args.image and not args.caption) or (args.images and not args.pairs and not args.caption):
         raise UserError("give --image FILE --caption TEXT (one pair), --pairs FILE [--images DIR] (a captions file), "
                         "or --images DIR --caption TEXT (one caption for every image of a folder)")
     if args.bs < 1: raise UserError(f"--bs must be ≥ 1, got {args.bs}")
-    clip = _clip_from(args)
+    clip = clip_from_args(args)
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     if many: return _exclip_many(args, clip, out)
     res = exclip(clip, args.caption, args.image, **_exclip_kw(args))
-    _fig(res.show(spans=args.span or None, boxes=[tuple(b) for b in args.box] if args.box else None, box_format=args.box_format or 'xyxy'), out, 'exclip.png')
+    fig_html(res.show(spans=args.span or None, boxes=[tuple(b) for b in args.box] if args.box else None, box_format=args.box_format or 'xyxy'), out, 'exclip.png')
     (out/'exclip.html').write_text(_page(res, 'exclip.png'), encoding='utf-8')
     res.save(out/'interactions')
     print(res); print(f"wrote {out/'exclip.png'}, {out/'exclip.html'}, {out/'interactions.json'}")
@@ -1606,7 +1609,7 @@ def _tour_exclip(clip, out:Path)->str:
     else:
         from clip_explain.data import sample_photos
         res = exclip(clip, 'a cat lying on a blanket', sample_photos()['chelsea']); fig = res.show(); extra = ''
-    return f"<p><code>{html.escape(repr(res))}</code></p>" + _fig(fig, out, 'exclip.png') + extra
+    return f"<p><code>{html.escape(repr(res))}</code></p>" + fig_html(fig, out, 'exclip.png') + extra
 
 # %% ../nbs/06_exclip.ipynb #79af0161
 def load_exclip_results(folder:str|Path)->list:

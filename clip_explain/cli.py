@@ -13,7 +13,6 @@ __all__ = ['cmd_info', 'cmd_tour', 'CliParser', 'build_parser', 'run', 'main']
 
 # %% ../nbs/90_cli.ipynb #b7815218
 from .core import cli_command, tour_section, fig_html, clip_from_args
-_fig, _clip_from = fig_html, clip_from_args   # the old private names, while method modules move to core's
 
 _METHOD_MODULES = ['clip_explain.zoo', 'clip_explain.decompose', 'clip_explain.textspan', 'clip_explain.neurons',
                    'clip_explain.exclip', 'clip_explain.falcon', 'clip_explain.explainr', 'clip_explain.bench']

@@ -721,7 +721,7 @@ def labelled_folder(
 
 
 # %% ../nbs/03_decompose.ipynb #c1a4ff5f
-from .cli import cli_command, tour_section, _fig
+from .core import cli_command, tour_section, fig_html, clip_from_args
 
 def _images_from(args, skip_bad:bool|None=None)->Images:
     "`--images DIR` (every image in it), or with no folder the seeded shapes world of `--n` scenes."
@@ -739,8 +739,7 @@ def map_file_name(image_id:str, suffix:str='.png')->str:
 
 @cli_command('decompose', 'decompose image embeddings into layer/head/token contributions (saved as safetensors)')
 def cmd_decompose(args):
-    from clip_explain.cli import _clip_from
-    clip = _clip_from(args); images = _images_from(args)
+    clip = clip_from_args(args); images = _images_from(args)
     dec = decompose_dataset(clip, images, root=args.cache, spatial=args.spatial, ln_mode=args.ln_mode, layers=args.layers,
                             bs=args.bs, progress_bar=True, skip_bad=args.skip_bad, store_dtype=args.dtype)
     dec.save(args.out); print(dec); _report_skipped(dec.skipped)
@@ -766,9 +765,8 @@ cmd_decompose.add_args = _decompose_args
 @cli_command('segment', 'zero-shot segmentation heat maps, one PNG per image named after it, an index, and scores where masks exist')
 def cmd_segment(args):
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    from clip_explain.cli import _clip_from
     from clip_explain.data import world_vocabulary, imagenet_classnames
-    clip = _clip_from(args); out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+    clip = clip_from_args(args); out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     if args.imagenet_seg:                                      # the paper's benchmark: gtsegs_ijcv.mat, 1,000 ImageNet classes
         from clip_explain.metrics import ImageNetSeg
         try: src = ImageNetSeg(args.imagenet_seg)
@@ -822,7 +820,7 @@ def _tour_decompose(clip, out:Path)->str:
     seg_sc = list(ShapesWorld(100, seed=32, n_objects=1))
     seg = {m: evaluate_segmentation(clip, seg_sc, [s.mask for s in seg_sc], W, m) for m in ('decomposition', 'patch_similarity')}
     rows = ''.join(f"<tr><td>{m}</td>" + ''.join(f"<td>{r[k]:.3f}</td>" for k in ('pixel_acc', 'miou', 'map')) + "</tr>" for m, r in seg.items())
-    return (f"<p>Reconstruction error {dec.error:.1e}.</p>" + _fig(fig, out, 'ablation.png') +
+    return (f"<p>Reconstruction error {dec.error:.1e}.</p>" + fig_html(fig, out, 'ablation.png') +
             f"<pre>{res.table()}</pre><table><tr><th>segmentation</th><th>pixel acc</th><th>mIoU</th><th>mAP</th></tr>{rows}</table>")
 
 # %% ../nbs/03_decompose.ipynb #c3e5a7b2
@@ -836,8 +834,7 @@ def _labelled(args)->tuple:
 @cli_command('ablate', "the paper's mean-ablation table (Table 1 and the accumulated-ablation curve) on a labelled image folder")
 def cmd_ablate(args)->AblationResult:
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
-    from clip_explain.cli import _clip_from
-    clip = _clip_from(args); out = Path(args.out)
+    clip = clip_from_args(args); out = Path(args.out)
     ims, label_of, classes, tdefault = _labelled(args)
     templates = prompt_templates(args.templates or tdefault)
     W = clip.zero_shot_classifier(classes, templates)

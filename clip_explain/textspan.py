@@ -558,12 +558,11 @@ def head_explorer(clip, scenes, ts:TextSpanResult):
     return W.VBox([ui, out])
 
 # %% ../nbs/04_textspan.ipynb #413ac909
-from .cli import cli_command, tour_section, _fig
+from .core import cli_command, tour_section, fig_html, clip_from_args
 
 @cli_command('textspan', 'describe the heads of the last layers with texts (TextSpan); saves the result with its reconstructions')
 def cmd_textspan(args)->TextSpanResult:
-    from clip_explain.cli import _clip_from
-    clip = _clip_from(args); L = clip.vision.n_layers
+    clip = clip_from_args(args); L = clip.vision.n_layers
     if not 1 <= args.layers <= L: raise UserError(f"--layers {args.layers}: the model has {L} layers")
     if args.accuracy and not args.images: raise UserError("--accuracy needs --images DIR of class sub-folders")
     if args.images and args.accuracy: images, label_of, classes = labelled_folder(args.images, args.classes, args.skip_bad)
@@ -610,10 +609,10 @@ def _tour_textspan(clip, out:Path)->str:
     dec = decompose(clip, scenes, bs=100)
     bank = shapes_text_bank(captions=False) if clip.info.pretrained == 'bundled' else description_bank(1000)
     ts = textspan(dec, bank, clip.encode_texts(bank), m=5, layers=min(4, clip.vision.n_layers), rank=None)
-    img = _fig(plot_textspan_table(ts, n=5), out, 'textspan.png')
+    img = fig_html(plot_textspan_table(ts, n=5), out, 'textspan.png')
     if clip.info.pretrained == 'bundled':
         import matplotlib.pyplot as plt
-        fig, ax = plt.subplots(figsize=(6, 5)); plot_topics(ts, ax=ax); img += _fig(fig, out, 'topics.png')
+        fig, ax = plt.subplots(figsize=(6, 5)); plot_topics(ts, ax=ax); img += fig_html(fig, out, 'topics.png')
     return img
 
 # %% ../nbs/04_textspan.ipynb #c4d6e8f2
@@ -632,10 +631,9 @@ def _jsonable(x):
 
 @cli_command('spurious', "the paper's Waterbirds study: worst-group accuracy before and after mean-ablating heads, with a random-heads control")
 def cmd_spurious(args)->SpuriousResult:
-    from clip_explain.cli import _clip_from
     from clip_explain.metrics import Waterbirds
     from clip_explain.inputs import Images
-    clip = _clip_from(args); L, nH = clip.vision.n_layers, clip.vision.n_heads
+    clip = clip_from_args(args); L, nH = clip.vision.n_layers, clip.vision.n_heads
     heads = [_head_arg(s, L) for s in args.heads]
     if any(not 0 <= h < nH for _, h in heads): raise UserError(f"--heads: the model has {nH} heads per layer (0…{nH-1})")
     if not 1 <= args.n_last <= L: raise UserError(f"--n-last {args.n_last}: the model has {L} layers")

@@ -300,14 +300,17 @@ def spurious_split(n_per_class:int=50, seed:int=0, aligned_frac:float=0.5)->Spur
     return SpuriousSplit(scenes, np.array(labels), places, np.array(aligned))
 
 # %% ../nbs/01_data.ipynb #8d446833
-def shapes_text_bank(captions:bool=True)->list:
+def shapes_text_bank(
+    captions:bool=True,  # add the 48 canonical captions
+    articles:bool=False, # 'an' before a vowel in the phrases too ('an orange square'), as shapes-clip-v3 reads (the pages still use 'a orange square')
+)->list:
     "Descriptions in the shapes world's own vocabulary (attribute phrases, pairs, and optionally the 48 captions)."
     bank = [f"a {c} object" for c in COLOURS] + [f"a {s}" for s in SHAPES]
     bank += [f"a {c} {s}" for c in COLOURS for s in SHAPES] + [f"a {s} on the {sd}" for s in SHAPES for sd in SIDES]
     bank += [f"a {c} object on the {sd}" for c in COLOURS for sd in SIDES] + [f"a {z} {s}" for z in SIZES for s in SHAPES]
     bank += [f"a {s} on {p}" for s in SHAPES for p in PLACES[1:]]
     if captions: bank += world_vocabulary()
-    return list(dict.fromkeys(bank))
+    return list(dict.fromkeys(with_articles(b) for b in bank) if articles else dict.fromkeys(bank))
 
 # %% ../nbs/01_data.ipynb #c9a7ba16
 def sample_photos()->dict:

@@ -245,7 +245,9 @@ SHAPES_CNN_MEAN, SHAPES_CNN_STD = (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)
 
 class ShapesCNN(nn.Module):
     "A small ResNet-like classifier of 64 px shapes-world scenes into (colour, shape) classes."
-    def __init__(self, widths:Sequence[int]=(16, 32, 64, 128), n_classes:int=len(SHAPES_CNN_CLASSES)):
+    def __init__(self,
+                 widths:Sequence[int]=(16, 32, 64, 128),        # channels of the four stages
+                 n_classes:int=len(SHAPES_CNN_CLASSES)):       # outputs (the 24 (colour, shape) classes)
         super().__init__()
         w = self.widths = list(widths)
         self.stem = nn.Sequential(nn.Conv2d(3, w[0], 3, 2, 1, bias=False), nn.BatchNorm2d(w[0]), nn.ReLU())   # 64 → 32 px
@@ -282,10 +284,15 @@ def shapes_cnn_accuracy(model:nn.Module, scenes:Sequence[Scene], bs:int=256)->fl
     return ok/len(scenes)
 
 def train_shapes_cnn(
-    steps:int=600, bs:int=64, lr:float=3e-3, wd:float=1e-4,
+    steps:int=600,                 # optimiser steps (one-cycle schedule over all of them)
+    bs:int=64,                     # fresh scenes per step
+    lr:float=3e-3,                 # peak learning rate (AdamW)
+    wd:float=1e-4,                 # weight decay
     sparsity:float=0.05,           # weight of the ‖f‖₁/‖f‖₂ penalty on the pooled features
-    seed:int=0, cfg:WorldConfig|None=None,
-    eval_every:int=100, log:Callable|None=print,
+    seed:int=0,                    # seeds the initialisation, every batch and the held-out scenes
+    cfg:WorldConfig|None=None,     # the world the scenes come from (default: `WorldConfig()`)
+    eval_every:int=100,            # steps between held-out evaluations
+    log:Callable|None=print,       # where evaluation records go (None: silent)
 )->tuple:                          # (model, training record)
     "Train a `ShapesCNN` on fresh single-object scenes; returns the model and a record with held-out accuracies."
     cfg = cfg or WorldConfig()

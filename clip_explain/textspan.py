@@ -69,6 +69,17 @@ class HeadSpan:
 
 
 # %% ../nbs/04_textspan.ipynb #793aab1c
+def _bank_texts(R:torch.Tensor, texts, d:int, m:int, n:int)->list:
+    "Check a text bank `R` `[M, d]` against `m` texts to choose from `n` images; its texts (default: indices as strings)."
+    if R.ndim != 2 or R.shape[1] != d: raise ValueError(f"Text embeddings must be [M, {d}], got {tuple(R.shape)}")
+    M = R.shape[0]
+    if M == 0: raise ValueError("The text bank is empty")
+    if m > M: raise ValueError(f"Asked for {m} texts but the bank holds only {M}")
+    if n < 2: raise ValueError("Need at least 2 images to measure variance")
+    texts = list(texts) if texts is not None else [str(i) for i in range(M)]
+    if len(texts) != M: raise ValueError(f"{len(texts)} texts for {M} embeddings")
+    return texts
+
 def text_span(
     C:torch.Tensor,            # [n, d] a head's direct contributions over n images
     R:torch.Tensor,            # [M, d] unit text embeddings of the bank
@@ -81,13 +92,7 @@ def text_span(
     "Greedy TextSpan for one head: `m` texts whose directions explain most of the variance of `C`."
     C = C.float(); R = R.float().to(C.device)          # results live where the contributions do (the CPU)
     n, d = C.shape
-    if R.ndim != 2 or R.shape[1] != d: raise ValueError(f"Text embeddings must be [M, {d}], got {tuple(R.shape)}")
-    M = R.shape[0]
-    if M == 0: raise ValueError("The text bank is empty")
-    if m > M: raise ValueError(f"Asked for {m} texts but the bank holds only {M}")
-    if n < 2: raise ValueError("Need at least 2 images to measure variance")
-    texts = list(texts) if texts is not None else [str(i) for i in range(M)]
-    if len(texts) != M: raise ValueError(f"{len(texts)} texts for {M} embeddings")
+    texts = _bank_texts(R, texts, d, m, n); M = len(texts)
     if rank is not None and rank < d:
         Cd = C.double(); ev, V = torch.linalg.eigh(Cd.T @ Cd)     # right singular vectors of the uncentred C
         order = ev.argsort(descending=True)
@@ -147,13 +152,7 @@ def text_span_moments(
     "Greedy TextSpan for one head from its mean and centred scatter alone: `text_span`'s choices without holding the images."
     n, d = mom.n, mom.mean.shape[0]
     R = R.double().cpu()
-    if R.ndim != 2 or R.shape[1] != d: raise ValueError(f"Text embeddings must be [M, {d}], got {tuple(R.shape)}")
-    M = R.shape[0]
-    if M == 0: raise ValueError("The text bank is empty")
-    if m > M: raise ValueError(f"Asked for {m} texts but the bank holds only {M}")
-    if n < 2: raise ValueError("Need at least 2 images to measure variance")
-    texts = list(texts) if texts is not None else [str(i) for i in range(M)]
-    if len(texts) != M: raise ValueError(f"{len(texts)} texts for {M} embeddings")
+    texts = _bank_texts(R, texts, d, m, n); M = len(texts)
     S, mu = mom.scatter.double().cpu(), mom.mean.double().cpu()
     S = (S + S.T)/2
     if rank is not None and rank < d:
